@@ -1,1 +1,7 @@
-fn main() {}
+//! `proofline`: parse the command line, run it, map the outcome to an exit code.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    proofline::run(std::env::args_os())
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs Proofline's whole test suite on a fresh Debian machine with Rust: installs what the
+# tests need (the real registry server, skopeo, htpasswd, gpg) and runs every test.
+# Registry tests start their own docker-registry on a free 127.0.0.1 port and stop it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# tool -> Debian package
+declare -A need=(
+  [docker-registry]=docker-registry
+  [skopeo]=skopeo
+  [htpasswd]=apache2-utils
+  [gpg]=gnupg
+  [ssh-keygen]=openssh-client
+  [git]=git
+  [cc]=gcc
+)
+missing=()
+for tool in "${!need[@]}"; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("${need[$tool]}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing test dependencies: ${missing[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# Debian enables and starts docker-registry as a service listening on every interface;
+# our tests never use it (each starts its own, loopback only), so stop it if it runs.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet docker-registry 2>/dev/null; then
+  systemctl stop docker-registry || true
+fi
+
+cargo test --workspace --locked "$@"

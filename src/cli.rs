@@ -1,0 +1,148 @@
+//! The command-line interface of the umbrella binary: one documented clap `Args` struct per
+//! command, every flag also read from a `PROOFLINE_<FLAG>` environment variable.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Proofline turns a CI pipeline into a compliance engine for container images: every stage
+/// leaves signed, verifiable evidence in one evidence directory.
+#[derive(Debug, Parser)]
+#[command(name = "proofline", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// Log verbosity for messages on stderr (error, warn, info, debug, trace).
+    #[arg(long, global = true, env = "PROOFLINE_LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read container images: inspect, list the merged filesystem, copy.
+    #[command(subcommand)]
+    Image(ImageCommand),
+    /// Work with the evidence directory.
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
+    /// Run every stage that exists, in order, over one image and one evidence directory.
+    Pipeline(PipelineArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// Show an image's digest, platform, config (secret-looking env values redacted) and layers.
+    Inspect(InspectArgs),
+    /// List the merged filesystem, one JSON object per line.
+    Ls(LsArgs),
+    /// Copy an image between OCI layouts, docker archives and registries, digest preserved.
+    Copy(CopyArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvidenceCommand {
+    /// Re-hash every file of the evidence directory against the stage records; exit 1 when
+    /// anything is missing, modified or unrecorded.
+    Verify(EvidenceVerifyArgs),
+}
+
+/// How to reach and read images (shared by every command that opens one).
+#[derive(Debug, Clone, Args)]
+pub struct ImageAccessArgs {
+    /// Platform to pick from a multi-platform image index, as os/arch[/variant].
+    #[arg(long, env = "PROOFLINE_PLATFORM", default_value = "linux/amd64")]
+    pub platform: String,
+
+    /// Registry host (host[:port]) that may be reached over plain HTTP. Loopback hosts
+    /// always may; every other host needs TLS unless listed here. Repeatable or comma-separated.
+    #[arg(long, env = "PROOFLINE_INSECURE_REGISTRY", value_delimiter = ',')]
+    pub insecure_registry: Vec<String>,
+
+    /// Registry user name (default: from ~/.docker/config.json or its credential helpers).
+    #[arg(long, env = "PROOFLINE_REGISTRY_USERNAME")]
+    pub registry_username: Option<String>,
+
+    /// Registry password or token. Prefer the environment variable to the flag, so it stays
+    /// out of shell history and process listings.
+    #[arg(long, env = "PROOFLINE_REGISTRY_PASSWORD", hide_env_values = true)]
+    pub registry_password: Option<String>,
+
+    /// Docker client config to read credentials from (default: $DOCKER_CONFIG/config.json,
+    /// else ~/.docker/config.json).
+    #[arg(long, env = "PROOFLINE_DOCKER_CONFIG")]
+    pub docker_config: Option<PathBuf>,
+
+    /// Largest total of uncompressed layer bytes to read from one image: a guard against
+    /// decompression bombs.
+    #[arg(long, env = "PROOFLINE_MAX_UNCOMPRESSED_BYTES", default_value_t = 64 * 1024 * 1024 * 1024)]
+    pub max_uncompressed_bytes: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Human-readable text.
+    Text,
+    /// JSON (stable keys, for machines).
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Image reference: oci:PATH[:TAG|@DIGEST], docker-archive:PATH, or HOST[:PORT]/REPO[:TAG][@sha256:DIGEST].
+    #[arg(env = "PROOFLINE_IMAGE")]
+    pub image: String,
+    #[command(flatten)]
+    pub access: ImageAccessArgs,
+    /// Output format.
+    #[arg(long, env = "PROOFLINE_FORMAT", value_enum, default_value = "json")]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// Image reference: oci:PATH[:TAG|@DIGEST], docker-archive:PATH, or HOST[:PORT]/REPO[:TAG][@sha256:DIGEST].
+    #[arg(env = "PROOFLINE_IMAGE")]
+    pub image: String,
+    #[command(flatten)]
+    pub access: ImageAccessArgs,
+    /// Sort entries by path (holds every entry's metadata in memory until the end; the
+    /// default streams entries in layer order, top layer first, with flat memory).
+    #[arg(long, env = "PROOFLINE_SORT")]
+    pub sort: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// Source image reference.
+    #[arg(env = "PROOFLINE_SOURCE")]
+    pub source: String,
+    /// Destination reference (its tag, if any, is applied; the manifest digest is preserved).
+    #[arg(env = "PROOFLINE_DESTINATION")]
+    pub destination: String,
+    #[command(flatten)]
+    pub access: ImageAccessArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct EvidenceVerifyArgs {
+    /// The evidence directory.
+    #[arg(long, env = "PROOFLINE_EVIDENCE_DIR", default_value = "evidence")]
+    pub evidence_dir: PathBuf,
+    /// Output format.
+    #[arg(long, env = "PROOFLINE_FORMAT", value_enum, default_value = "text")]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct PipelineArgs {
+    /// Image to run the pipeline over (default: the fixture image shipped in fixtures/, when
+    /// run from a Proofline checkout).
+    #[arg(long, env = "PROOFLINE_IMAGE")]
+    pub image: Option<String>,
+    /// The evidence directory every stage writes to.
+    #[arg(long, env = "PROOFLINE_EVIDENCE_DIR", default_value = "evidence")]
+    pub evidence_dir: PathBuf,
+    #[command(flatten)]
+    pub access: ImageAccessArgs,
+}

@@ -1,0 +1,28 @@
+//! `cargo run --release -p xtask -- bench`: runs `proofline image ls` over a large image and, in
+//! the same run, the floor (every layer decompressed and hashed by the fastest tools on this
+//! machine), both pinned to one core, and prints the ratio and Proofline's peak memory.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod bench;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "xtask")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Benchmark `proofline image ls` against decompress+hash of every layer.
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Cmd::Bench(args) => bench::run(&args),
+    }
+}
