@@ -71,8 +71,7 @@ pub fn github_output_record(name: &str, value: &str) -> Result<String, CiError> 
 
 /// `ghadelimiter_<uuid>` derived from `name` and `value`, guaranteed to occur in neither.
 pub fn content_delimiter(name: &str, value: &str) -> String {
-    let mut counter: u64 = 0;
-    loop {
+    pick_delimiter(name, value, |counter| {
         let mut hasher = Sha256::new();
         hasher.update(b"proofline-ci delimiter v1\0");
         hasher.update(counter.to_be_bytes());
@@ -82,7 +81,15 @@ pub fn content_delimiter(name: &str, value: &str) -> String {
         let digest = hasher.finalize();
         let mut bytes = [0u8; 16];
         bytes.copy_from_slice(&digest[..16]);
-        let delimiter = format!("{DELIMITER_PREFIX}{}", uuid_v8(bytes));
+        format!("{DELIMITER_PREFIX}{}", uuid_v8(bytes))
+    })
+}
+
+/// The first of `candidate(0)`, `candidate(1)`, … that occurs in neither `name` nor `value`.
+fn pick_delimiter(name: &str, value: &str, candidate: impl Fn(u64) -> String) -> String {
+    let mut counter: u64 = 0;
+    loop {
+        let delimiter = candidate(counter);
         if !value.contains(&delimiter) && !name.contains(&delimiter) {
             return delimiter;
         }
@@ -201,13 +208,34 @@ mod tests {
     }
 
     #[test]
-    fn a_value_containing_its_own_first_delimiter_gets_another() {
-        // Build the value that would contain the counter-0 delimiter of itself is infeasible; instead check the
-        // loop's contract directly: whatever is returned never occurs in the value.
+    fn a_candidate_found_in_the_value_or_name_is_skipped() {
+        let candidate = |n: u64| format!("{DELIMITER_PREFIX}{n}");
+        assert_eq!(pick_delimiter("x", "a\nb", candidate), "ghadelimiter_0");
+        // The value holds candidate 0 on a line of its own and candidate 1 inside a line.
+        let value = "a\nghadelimiter_0\nxxghadelimiter_1yy\nb";
+        assert_eq!(pick_delimiter("x", value, candidate), "ghadelimiter_2");
+        assert_eq!(
+            pick_delimiter("ghadelimiter_0", "v", candidate),
+            "ghadelimiter_1"
+        );
+        // Containment is by substring, as in file-command.ts: `ghadelimiter_10` rules out `ghadelimiter_1` too.
+        assert_eq!(
+            pick_delimiter("x", "ghadelimiter_0 ghadelimiter_10", candidate),
+            "ghadelimiter_2"
+        );
+    }
+
+    #[test]
+    fn the_real_delimiter_never_occurs_in_the_value() {
         let first = content_delimiter("x", "line1\nline2");
-        let hostile = format!("line1\n{first}\nline2");
-        let chosen = content_delimiter("x", &hostile);
-        assert!(!hostile.contains(&chosen));
+        for value in [
+            format!("line1\n{first}\nline2"),
+            format!("{first}{first}"),
+            first.clone(),
+        ] {
+            let chosen = content_delimiter("x", &value);
+            assert!(!value.contains(&chosen));
+        }
     }
 
     #[test]
