@@ -576,3 +576,42 @@ fn context_round_trips_through_json() {
     json["commit"] = "nope".into();
     assert!(serde_json::from_value::<CiContext>(json).is_err());
 }
+
+#[test]
+fn gitlab_external_pull_request_pipeline_uses_the_source_sha() {
+    let mut env = gitlab_branch_env(
+        "external_pull_request_event",
+        "0000000000000000000000000000000000000000",
+    );
+    env.set("CI_EXTERNAL_PULL_REQUEST_IID", "42");
+    env.set(
+        "CI_EXTERNAL_PULL_REQUEST_SOURCE_BRANCH_SHA",
+        "3333333333333333333333333333333333333333",
+    );
+    env.set(
+        "CI_EXTERNAL_PULL_REQUEST_TARGET_BRANCH_SHA",
+        "4444444444444444444444444444444444444444",
+    );
+    env.set(
+        "CI_EXTERNAL_PULL_REQUEST_SOURCE_REPOSITORY",
+        "fork-owner/my-project",
+    );
+    env.set("CI_EXTERNAL_PULL_REQUEST_TARGET_BRANCH_NAME", "main");
+    let ctx = CiContext::from_env(&env).unwrap();
+    assert_eq!(
+        ctx.commit,
+        Some(sha("3333333333333333333333333333333333333333"))
+    );
+    assert_eq!(
+        ctx.base,
+        BaseCommit::Commit {
+            sha: sha("4444444444444444444444444444444444444444"),
+            source: BaseSource::PullRequestBase
+        }
+    );
+    let cr = ctx.change_request.unwrap();
+    assert_eq!(
+        (cr.number, cr.source_repository.as_deref()),
+        (42, Some("fork-owner/my-project"))
+    );
+}
