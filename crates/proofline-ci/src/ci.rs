@@ -42,12 +42,13 @@ pub struct CiOptions {
 
 impl CiOptions {
     /// Options for a stage writing into `evidence_dir`: the summary at `<evidence-dir>/<stage>/summary.md`, the
-    /// dotenv report at `<evidence-dir>/proofline.env`; local outputs dropped.
+    /// dotenv report at `<evidence-dir>/<stage>/outputs.env` (inside the stage's own folder, so
+    /// merged artifacts of parallel jobs never clobber each other); local outputs dropped.
     pub fn for_stage(evidence_dir: impl AsRef<Path>, stage: &str) -> Self {
         let dir = evidence_dir.as_ref();
         Self {
             summary_file: Some(dir.join(stage).join("summary.md")),
-            dotenv_file: Some(dir.join("proofline.env")),
+            dotenv_file: Some(dir.join(stage).join("outputs.env")),
             ..Self::default()
         }
     }

@@ -176,7 +176,7 @@ pub enum CiError {
     /// On GitLab, no dotenv file was configured for outputs.
     #[error(
         "no dotenv file is configured for outputs on GitLab CI: set `CiOptions::dotenv_file` (for example \
-         `<evidence-dir>/proofline.env`, published with `artifacts:reports:dotenv`)"
+         `<evidence-dir>/<stage>/outputs.env`, published with `artifacts:reports:dotenv`)"
     )]
     NoDotenvFile,
 

@@ -222,7 +222,7 @@ fn gitlab_outputs_go_to_the_dotenv_report() {
     ci.set_output("image-digest", "sha256:0f1e2d").unwrap();
     ci.set_output("report-url", "https://gitlab.example.com/a?b=c&d=e")
         .unwrap();
-    let path = evidence.join("proofline.env");
+    let path = evidence.join("scan").join("outputs.env");
     let text = std::fs::read_to_string(&path).unwrap();
     assert_eq!(
         text,
