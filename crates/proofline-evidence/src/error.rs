@@ -3,13 +3,15 @@
 use std::io;
 use std::path::PathBuf;
 
+use crate::paths::{printable, shown};
+
 /// An evidence operation that could not be done. Findings about the evidence itself
 /// (a modified artifact seen by `verify`) are data in [`crate::VerifyReport`], not errors;
 /// these are for "the work could not be done".
 #[derive(Debug, thiserror::Error)]
 pub enum EvidenceError {
     /// A filesystem operation failed.
-    #[error("could not {action} {}: {source}", path.display())]
+    #[error("could not {action} {}: {source}", shown(path))]
     Io {
         /// What we were doing ("create directory", "read", ...).
         action: &'static str,
@@ -23,7 +25,7 @@ pub enum EvidenceError {
     /// The evidence directory given to `open_existing`/`verify` does not exist.
     #[error(
         "evidence directory {} does not exist (set --evidence-dir / PROOFLINE_EVIDENCE_DIR to the directory the stages wrote)",
-        path.display()
+        shown(path)
     )]
     DirMissing {
         /// The directory that was asked for.
@@ -32,7 +34,8 @@ pub enum EvidenceError {
 
     /// A stage name outside `[a-z0-9][a-z0-9-]*` (at most 64 characters).
     #[error(
-        "`{name}` is not a valid stage name: use lowercase letters, digits and `-` (starting with a letter or digit, at most 64 characters)"
+        "`{}` is not a valid stage name: use lowercase letters, digits and `-` (starting with a letter or digit, at most 64 characters)",
+        printable(name)
     )]
     InvalidStageName {
         /// The rejected name.
@@ -40,7 +43,7 @@ pub enum EvidenceError {
     },
 
     /// An artifact path that would not stay inside its stage directory, or is not portable.
-    #[error("artifact path `{path}` is refused: {reason}")]
+    #[error("artifact path `{}` is refused: {reason}", printable(path))]
     InvalidPath {
         /// The rejected path, as given.
         path: String,
@@ -51,7 +54,7 @@ pub enum EvidenceError {
     /// A symbolic link where the evidence directory needs a real file or directory.
     #[error(
         "refusing to use {} because it is a symbolic link: evidence is only read and written inside the evidence directory (remove the link)",
-        path.display()
+        shown(path)
     )]
     SymlinkRefused {
         /// The link.
@@ -61,9 +64,9 @@ pub enum EvidenceError {
     /// A path whose real location (after resolving links) is outside the evidence directory.
     #[error(
         "refusing to use {}: it resolves to {}, outside the evidence directory {}",
-        path.display(),
-        resolved.display(),
-        root.display()
+        shown(path),
+        shown(resolved),
+        shown(root)
     )]
     OutsideEvidenceDir {
         /// The path as built.
@@ -75,7 +78,10 @@ pub enum EvidenceError {
     },
 
     /// Something that must be a directory (or a regular file) is not.
-    #[error("{} is not a {expected}: remove it or choose another evidence directory", path.display())]
+    #[error(
+        "{} is not a {expected}: remove it or choose another evidence directory",
+        shown(path)
+    )]
     WrongFileType {
         /// The path.
         path: PathBuf,
@@ -85,7 +91,8 @@ pub enum EvidenceError {
 
     /// The same artifact path was written twice by one stage.
     #[error(
-        "stage `{stage}` already wrote artifact `{path}`: each artifact is written once per run"
+        "stage `{stage}` already wrote artifact `{}`: each artifact is written once per run",
+        printable(path)
     )]
     DuplicateArtifact {
         /// The stage.
@@ -95,7 +102,7 @@ pub enum EvidenceError {
     },
 
     /// A `StageInfo` or findings field with a value we will not record.
-    #[error("invalid {field}: {reason}")]
+    #[error("invalid {field}: {}", printable(reason))]
     InvalidField {
         /// Which field (e.g. "subject digest", "media type").
         field: &'static str,
@@ -105,7 +112,8 @@ pub enum EvidenceError {
 
     /// A stage tried to consume its own output (which is being rewritten).
     #[error(
-        "stage `{stage}` cannot consume its own artifact `{path}`: a stage's previous output is removed when it begins"
+        "stage `{stage}` cannot consume its own artifact `{}`: a stage's previous output is removed when it begins",
+        printable(path)
     )]
     ConsumeOwnStage {
         /// The stage.
@@ -117,7 +125,7 @@ pub enum EvidenceError {
     /// A stage has no `record.json`.
     #[error(
         "stage `{stage}` has no record at {} (it did not run or did not finish); run stage `{stage}` first",
-        path.display()
+        shown(path)
     )]
     NoRecord {
         /// The stage.
@@ -129,8 +137,8 @@ pub enum EvidenceError {
     /// The stage whose artifact is consumed has no `record.json`.
     #[error(
         "cannot use {}: stage `{stage}` has no record at {} (it did not run or did not finish); run stage `{stage}` first",
-        artifact.display(),
-        record.display()
+        shown(artifact),
+        shown(record)
     )]
     RecordMissing {
         /// The stage that should have produced it.
@@ -143,8 +151,9 @@ pub enum EvidenceError {
 
     /// A `record.json` that is not valid JSON or not a v1 record.
     #[error(
-        "{} is not a valid proofline record: {source} (rerun stage `{stage}` to regenerate it)",
-        path.display()
+        "{} is not a valid proofline record: {} (rerun stage `{stage}` to regenerate it)",
+        shown(path),
+        printable(&source.to_string())
     )]
     MalformedRecord {
         /// The stage directory it was found in.
@@ -158,8 +167,9 @@ pub enum EvidenceError {
 
     /// A `record.json` that parses but breaks a rule (path outside its stage, bad digest, ...).
     #[error(
-        "{} is not a valid proofline record: {reason} (rerun stage `{stage}` to regenerate it)",
-        path.display()
+        "{} is not a valid proofline record: {} (rerun stage `{stage}` to regenerate it)",
+        shown(path),
+        printable(reason)
     )]
     InvalidRecord {
         /// The stage directory it was found in.
@@ -173,7 +183,7 @@ pub enum EvidenceError {
     /// `manifest.json` is missing.
     #[error(
         "{} does not exist: it is written when a stage finishes (run a stage, or rebuild the manifest)",
-        path.display()
+        shown(path)
     )]
     ManifestMissing {
         /// Where it should be.
@@ -182,8 +192,9 @@ pub enum EvidenceError {
 
     /// `manifest.json` is not valid JSON or not a v1 manifest.
     #[error(
-        "{} is not a valid proofline manifest: {source} (it is rebuilt from the records when a stage finishes)",
-        path.display()
+        "{} is not a valid proofline manifest: {} (it is rebuilt from the records when a stage finishes)",
+        shown(path),
+        printable(&source.to_string())
     )]
     MalformedManifest {
         /// The manifest file.
@@ -195,8 +206,9 @@ pub enum EvidenceError {
 
     /// `manifest.json` parses but breaks a rule (unsorted, a record path outside its stage, ...).
     #[error(
-        "{} is not a valid proofline manifest: {reason} (it is rebuilt from the records when a stage finishes)",
-        path.display()
+        "{} is not a valid proofline manifest: {} (it is rebuilt from the records when a stage finishes)",
+        shown(path),
+        printable(reason)
     )]
     InvalidManifest {
         /// The manifest file.
@@ -207,8 +219,9 @@ pub enum EvidenceError {
 
     /// A consumed artifact that its producer's record does not list.
     #[error(
-        "stage `{stage}` did not record an artifact `{path}` (see {}); check the name or rerun stage `{stage}`",
-        record.display()
+        "stage `{stage}` did not record an artifact `{}` (see {}); check the name or rerun stage `{stage}`",
+        printable(path),
+        shown(record)
     )]
     NotRecorded {
         /// The producing stage.
@@ -222,7 +235,7 @@ pub enum EvidenceError {
     /// A consumed artifact that is listed in its record but absent on disk.
     #[error(
         "{} is listed in the record of stage `{stage}` but does not exist; rerun stage `{stage}`",
-        path.display()
+        shown(path)
     )]
     InputMissing {
         /// The producing stage.
@@ -234,7 +247,7 @@ pub enum EvidenceError {
     /// A consumed artifact whose content no longer matches its producer's record.
     #[error(
         "{} no longer matches the record of stage `{stage}`: recorded sha256 {expected_sha256} ({expected_size} bytes), found sha256 {actual_sha256} ({actual_size} bytes); it was modified after stage `{stage}` wrote it, rerun stage `{stage}`",
-        path.display()
+        shown(path)
     )]
     InputModified {
         /// The producing stage.
@@ -252,7 +265,7 @@ pub enum EvidenceError {
     },
 
     /// The code producing a streamed artifact failed.
-    #[error("could not write artifact {}: {source}", path.display())]
+    #[error("could not write artifact {}: {source}", shown(path))]
     WriteArtifact {
         /// The artifact being written (it was not kept).
         path: PathBuf,

@@ -9,11 +9,29 @@
 //!
 //! A stage calls [`EvidenceDir::begin_stage`], writes artifacts and consumes other stages'
 //! artifacts through the [`StageWriter`], sets its [`Findings`] and calls
-//! [`StageWriter::finish`]. Its output appears under `<stage>/` all at once when it finishes, or
-//! not at all (see [`writer`](crate::StageWriter) for the design). Every write is atomic
-//! (temp file, fsync, rename), every path stays inside the directory, and every JSON file is
-//! deterministic (field order fixed, no random ids, pretty-printed, trailing newline).
-//! [`EvidenceDir::verify`] re-hashes it all.
+//! [`StageWriter::finish`].
+//!
+//! **All or nothing.** `begin_stage` removes the stage's previous `<stage>/` (and its manifest
+//! entry), so evidence never claims a result the current run did not produce. Artifacts go into a
+//! private staging directory `.tmp-proofline-*` beside the stages; `finish` writes `record.json`
+//! there, renames the staging directory to `<stage>/` and rebuilds `manifest.json`, under an
+//! advisory lock on the evidence directory so stages finishing at once on one machine never drop
+//! each other's manifest entries. A stage that fails (an error, or the writer dropped without
+//! `finish`) leaves no `<stage>/` and no manifest entry; a process killed midway can leave a
+//! `.tmp-proofline-*` directory, which `verify` lists as unrecorded. Two runs of the *same* stage
+//! at once are not supported: the last to finish wins.
+//!
+//! **Safe and deterministic.** Every file is written atomically (temp file in the same directory,
+//! fsync, rename, directory fsync). Artifact paths are `/`-separated and relative; `..`, `.`, empty
+//! components, absolute paths, backslashes, NUL and control characters are refused, and nothing is
+//! read or written through a symbolic link below the evidence directory (the directory itself is
+//! resolved once when opened). JSON is pretty-printed with a trailing newline, fields in a fixed
+//! order, settings keys sorted, artifacts and inputs sorted by path, no random ids; timestamps are
+//! RFC 3339 UTC whole seconds, from a [`Clock`] that tests (or `SOURCE_DATE_EPOCH`) can fix.
+//!
+//! **Checked.** [`StageWriter::consume`] re-hashes another stage's artifact against its record
+//! before use; [`EvidenceDir::verify`] re-hashes everything and reports, as data, what is missing,
+//! modified, unrecorded, stale or out of the manifest.
 
 mod digest;
 mod dir;

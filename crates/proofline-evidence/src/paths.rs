@@ -1,5 +1,6 @@
 //! Stage names and artifact paths, and the checks that keep every read and write inside the evidence directory.
 
+use std::borrow::Cow;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -101,6 +102,30 @@ pub(crate) fn join_rel(base: &Path, rel: &str) -> PathBuf {
         out.push(component);
     }
     out
+}
+
+/// `s` with control characters escaped (`\n` → `\\n`), so names and messages taken from
+/// files on disk cannot forge extra lines (or CI workflow commands) in logs.
+pub(crate) fn printable(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(
+        s.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
+/// A path for messages, with control characters escaped.
+pub(crate) fn shown(path: &Path) -> String {
+    printable(&path.display().to_string()).into_owned()
 }
 
 /// `symlink_metadata`, with `None` for "does not exist".
@@ -253,6 +278,19 @@ mod tests {
     fn record_json_reserved_only_at_top() {
         assert!(validate_artifact_path("record.json").is_err());
         assert!(validate_artifact_path("sub/record.json").is_ok());
+    }
+
+    #[test]
+    fn control_characters_are_escaped_for_messages() {
+        assert_eq!(
+            printable("a\n::error::x\t\u{1b}"),
+            "a\\n::error::x\\t\\u{1b}"
+        );
+        assert!(matches!(printable("plain/é"), Cow::Borrowed(_)));
+        let err = validate_relative_path("x\n::error::forged")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains('\n'), "{err}");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::dir::{EvidenceDir, RecordState};
 use crate::error::{EvidenceError, Result};
 use crate::manifest::{Manifest, ManifestEntry};
 use crate::paths::{
-    MANIFEST_FILE, RECORD_FILE, existing_file, is_valid_stage_name, lstat, to_slash_path,
+    MANIFEST_FILE, RECORD_FILE, existing_file, is_valid_stage_name, lstat, printable, to_slash_path,
 };
 use crate::record::Record;
 
@@ -196,14 +196,19 @@ impl VerifyReport {
         for path in &self.unrecorded {
             let _ = writeln!(
                 out,
-                "unrecorded  {path}: no record lists this file; remove it or rerun the stage that should own it"
+                "unrecorded  {}: no record lists this file; remove it or rerun the stage that should own it",
+                printable(path)
             );
         }
         for r in &self.invalid_records {
-            let _ = writeln!(out, "invalid     {}: {}", r.path, r.error);
+            let _ = writeln!(out, "invalid     {}: {}", r.path, printable(&r.error));
         }
         for p in &self.manifest {
-            let _ = writeln!(out, "manifest    {}", render_manifest_problem(p));
+            let _ = writeln!(
+                out,
+                "manifest    {}",
+                printable(&render_manifest_problem(p))
+            );
         }
         for s in &self.stale_inputs {
             let now = match &s.current {
@@ -220,7 +225,12 @@ impl VerifyReport {
             );
         }
         for u in &self.unreadable {
-            let _ = writeln!(out, "unreadable  {}: {}", u.path, u.reason);
+            let _ = writeln!(
+                out,
+                "unreadable  {}: {}",
+                printable(&u.path),
+                printable(&u.reason)
+            );
         }
         if self.is_clean() {
             out.push_str("result: clean\n");

@@ -1,12 +1,6 @@
 //! A running stage: writes its artifacts into a private staging directory, checks what it
-//! consumes, and on `finish` puts its directory in place with its record and rebuilds the manifest.
-//!
-//! Design: a stage's output appears all at once or not at all. `begin_stage` removes the
-//! previous `<stage>/`; artifacts are written (each atomically) into a staging directory
-//! `.tmp-proofline-*` beside the stages; `finish` writes `record.json` there and renames the
-//! staging directory to `<stage>/`. A stage that fails (error or drop without `finish`) leaves
-//! no `<stage>/` directory and no manifest entry; a process killed midway can leave a
-//! `.tmp-proofline-*` directory, which `verify` lists as unrecorded.
+//! consumes, and on `finish` puts its directory in place with its record and rebuilds the
+//! manifest (the all-or-nothing design is described in the crate docs).
 
 use std::collections::BTreeMap;
 use std::fs;

@@ -376,27 +376,34 @@ fn manifest_lists_every_stage_with_its_record_digest() {
 
 #[test]
 fn stages_finishing_concurrently_are_all_indexed() {
+    // Every stage finishes at the same moment; without the directory lock some manifest
+    // rebuilds read the records before another stage's rename and write after its manifest.
     let tmp = tempfile::tempdir().unwrap();
     let dir = EvidenceDir::open(tmp.path()).unwrap();
-    let stages: Vec<String> = (0..8).map(|i| format!("stage-{i}")).collect();
-    std::thread::scope(|scope| {
-        for stage in &stages {
-            let dir = dir.clone();
-            scope.spawn(move || {
-                let mut w = dir.begin_stage(info(stage)).unwrap();
-                w.write_artifact("a.txt", stage.as_bytes(), media_type::TEXT)
-                    .unwrap();
-                w.finish().unwrap();
-            });
-        }
-    });
-    let manifest = dir.read_manifest().unwrap();
-    let listed: Vec<&str> = manifest.stages.iter().map(|e| e.stage.as_str()).collect();
-    assert_eq!(
-        listed,
-        stages.iter().map(String::as_str).collect::<Vec<_>>()
-    );
-    assert!(dir.verify().unwrap().is_clean());
+    let stages: Vec<String> = (0..16).map(|i| format!("stage-{i:02}")).collect();
+    for _round in 0..3 {
+        let barrier = std::sync::Barrier::new(stages.len());
+        std::thread::scope(|scope| {
+            for stage in &stages {
+                let (dir, barrier) = (dir.clone(), &barrier);
+                scope.spawn(move || {
+                    let mut w = dir.begin_stage(info(stage)).unwrap();
+                    w.write_artifact("a.txt", stage.as_bytes(), media_type::TEXT)
+                        .unwrap();
+                    barrier.wait();
+                    w.finish().unwrap();
+                });
+            }
+        });
+        let manifest = dir.read_manifest().unwrap();
+        let listed: Vec<&str> = manifest.stages.iter().map(|e| e.stage.as_str()).collect();
+        assert_eq!(
+            listed,
+            stages.iter().map(String::as_str).collect::<Vec<_>>()
+        );
+        let report = dir.verify().unwrap();
+        assert!(report.is_clean(), "{}", report.render_text());
+    }
 }
 
 #[test]
@@ -410,5 +417,24 @@ fn open_existing_does_not_create() {
     assert!(matches!(
         EvidenceDir::open_existing(tmp.path().join("file")),
         Err(EvidenceError::WrongFileType { .. })
+    ));
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinked_manifest_is_refused_and_its_target_untouched() {
+    let (tmp, dir) = fixed_dir();
+    let outside = tmp.path().join("outside.json");
+    fs::write(&outside, b"precious").unwrap();
+    std::os::unix::fs::symlink(&outside, dir.path().join("manifest.json")).unwrap();
+    let mut w = dir.begin_stage(info("image")).unwrap();
+    w.write_artifact("a.json", b"{}", media_type::JSON).unwrap();
+    let err = w.finish().unwrap_err();
+    assert!(matches!(err, EvidenceError::SymlinkRefused { .. }), "{err}");
+    assert!(err.to_string().contains("manifest.json"), "{err}");
+    assert_eq!(fs::read(&outside).unwrap(), b"precious");
+    assert!(matches!(
+        dir.read_manifest(),
+        Err(EvidenceError::SymlinkRefused { .. })
     ));
 }

@@ -271,3 +271,17 @@ fn verify_on_a_fresh_open_of_the_same_directory() {
     let reopened = EvidenceDir::open_existing(dir.path()).unwrap();
     assert!(reopened.verify().unwrap().is_clean());
 }
+
+#[cfg(unix)]
+#[test]
+fn hostile_file_names_cannot_forge_log_lines() {
+    let (_tmp, dir) = fixed_dir();
+    run_image(&dir);
+    let name = "x\n::error::forged\r";
+    fs::write(dir.path().join("image").join(name), b"").unwrap();
+    let report = verify(&dir).unwrap();
+    assert_eq!(report.unrecorded, [format!("image/{name}")]);
+    let text = report.render_text();
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(text.contains("image/x\\n::error::forged\\r"), "{text}");
+}
