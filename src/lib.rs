@@ -3,6 +3,8 @@
 
 pub mod cli;
 mod commands;
+mod stage;
+mod stages;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -51,6 +53,7 @@ fn init_tracing(level: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .without_time()
         .try_init();

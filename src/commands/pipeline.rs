@@ -1,0 +1,47 @@
+//! `proofline pipeline`: every stage that exists, in order, over one image and one evidence
+//! directory. Today: `image`. Each later stage adds itself here.
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use proofline_evidence::EvidenceDir;
+
+use super::open_options;
+use crate::Outcome;
+use crate::cli::PipelineArgs;
+use crate::stage::StageCi;
+use crate::stages;
+
+/// The fixture image shipped in a Proofline checkout (`fixtures/images/app`).
+pub(crate) const FIXTURE_LAYOUT: &str = "fixtures/images/app";
+pub(crate) const FIXTURE_IMAGE: &str = "oci:fixtures/images/app:1.0";
+
+pub(crate) fn run(args: &PipelineArgs) -> anyhow::Result<Outcome> {
+    let reference = match &args.image {
+        Some(r) => r.clone(),
+        None if Path::new(FIXTURE_LAYOUT).join("index.json").is_file() => FIXTURE_IMAGE.to_string(),
+        None => bail!(
+            "no image given: pass --image REF (or set PROOFLINE_IMAGE); the default, {FIXTURE_IMAGE}, exists only when run from a Proofline checkout"
+        ),
+    };
+    let opts = open_options(&args.access)?;
+    let dir = EvidenceDir::open(&args.evidence_dir)
+        .with_context(|| format!("opening the evidence directory {}", args.evidence_dir.display()))?;
+    let ci = StageCi::detect(&args.evidence_dir)?;
+
+    let mut outcome = Outcome::Passed;
+    {
+        let _group = ci.ci().group("proofline: image");
+        let record = stages::image::run(&dir, &ci, &reference, &opts)?;
+        if !record.findings.outcome.is_passed() {
+            outcome = Outcome::Violation;
+        }
+    }
+    let manifest = dir.read_manifest()?;
+    tracing::info!(
+        "pipeline finished: {} stage(s) recorded in {}",
+        manifest.stages.len(),
+        dir.path().join(proofline_evidence::MANIFEST_FILE).display()
+    );
+    Ok(outcome)
+}

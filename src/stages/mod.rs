@@ -1,0 +1,3 @@
+//! The stages the umbrella runs in-process for `proofline pipeline`.
+
+pub(crate) mod image;
