@@ -34,6 +34,14 @@ pub enum OciError {
     InsecureRefused { host: String },
     #[error("layer {layer} of {image}: {message}")]
     Layer { image: String, layer: String, message: String },
+    #[error("layer {layer} of {image} decompresses past the limit of {limit} uncompressed bytes for the whole image (a decompression bomb, or a very large image: raise max-uncompressed-bytes if you trust it)")]
+    DecompressionLimit { image: String, layer: String, limit: u64 },
+    #[error("{store} holds several images ({choices}); pick one by tag or digest (oci:PATH:TAG or oci:PATH@sha256:DIGEST)")]
+    Ambiguous { store: String, choices: String },
+    #[error("tag `{tag}` was not found in {store}; available: {available}")]
+    TagNotFound { tag: String, store: String, available: String },
+    #[error("refusing {path}: {reason}")]
+    UnsafePath { path: String, reason: String },
 }
 
 impl OciError {

@@ -68,4 +68,17 @@ pub trait ImageSink: Send + Sync {
 
     /// Stores a manifest or index by digest, and under `tag` when one is given.
     fn put_manifest(&self, manifest: &RawManifest, tag: Option<&str>) -> Result<(), OciError>;
+
+    /// Stores a manifest that an index being copied refers to: by digest only, never as a
+    /// top-level image of its own (an OCI layout does not list it in `index.json`).
+    /// Defaults to `put_manifest(manifest, None)`, which is right for registries.
+    fn put_child_manifest(&self, manifest: &RawManifest) -> Result<(), OciError> {
+        self.put_manifest(manifest, None)
+    }
+
+    /// Completes the write once the top-level manifest is stored (an archive is renamed into
+    /// place here; before that nothing exists at the destination). Defaults to nothing.
+    fn finish(&self) -> Result<(), OciError> {
+        Ok(())
+    }
 }
