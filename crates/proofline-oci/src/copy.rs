@@ -104,12 +104,8 @@ fn copy_children(
                 let mut raw = src.fetch_manifest(&digest)?;
                 // The document's own `mediaType` wins; the descriptor fills in when it has none.
                 let child_what = format!("manifest {digest} of {}", src.describe());
-                raw.media_type = media::detect(
-                    Some(&child.media_type().to_string()),
-                    &raw.bytes,
-                    &child_what,
-                )?
-                .1;
+                raw.media_type =
+                    media::detect(Some(child.media_type().as_ref()), &raw.bytes, &child_what)?.1;
                 copy_children(src, dst, &raw, mount_from, depth + 1, report)?;
                 dst.put_child_manifest(&raw)?;
                 report.manifests += 1;

@@ -496,12 +496,8 @@ fn resolve_platform(
         let mut next = source.fetch_manifest(&digest)?;
         // The document's own `mediaType` wins; the descriptor fills in when it has none.
         let child_what = format!("manifest {digest} of {}", source.describe());
-        next.media_type = media::detect(
-            Some(&child.media_type().to_string()),
-            &next.bytes,
-            &child_what,
-        )?
-        .1;
+        next.media_type =
+            media::detect(Some(child.media_type().as_ref()), &next.bytes, &child_what)?.1;
         if top_index.is_none() {
             top_index = Some(current);
         }
@@ -527,10 +523,10 @@ fn pick_child(
         return Ok(d.clone());
     }
     // An index of one image with no platform (some layouts) serves whatever it holds.
-    if let [only] = children.as_slice() {
-        if only.platform().is_none() {
-            return Ok(only.clone());
-        }
+    if let [only] = children.as_slice()
+        && only.platform().is_none()
+    {
+        return Ok(only.clone());
     }
     let available: Vec<String> = children
         .iter()
@@ -550,6 +546,7 @@ fn pick_child(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

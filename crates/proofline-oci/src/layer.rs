@@ -191,10 +191,10 @@ struct Tap<R> {
 impl<R: Read> Read for Tap<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.inner.read(buf).inspect_err(|e| {
-            if let Some(v) = e.get_ref().and_then(|i| i.downcast_ref::<VerifyError>()) {
-                if let Ok(mut f) = self.fault.lock() {
-                    f.get_or_insert(Fault::Verify(v.clone()));
-                }
+            if let Some(v) = e.get_ref().and_then(|i| i.downcast_ref::<VerifyError>())
+                && let Ok(mut f) = self.fault.lock()
+            {
+                f.get_or_insert(Fault::Verify(v.clone()));
             }
         })
     }
@@ -202,6 +202,8 @@ impl<R: Read> Read for Tap<R> {
 
 type Input<'a> = BufReader<Tap<io::Chain<io::Cursor<Vec<u8>>, Box<dyn Read + Send + 'a>>>>;
 
+// One per layer being read, never moved in the hot loop: boxing would only add a pointer chase.
+#[allow(clippy::large_enum_variant)]
 enum Decoder<'a> {
     Plain(Input<'a>),
     Gzip(flate2::bufread::MultiGzDecoder<Input<'a>>),
@@ -335,6 +337,7 @@ impl Read for LayerReader<'_> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

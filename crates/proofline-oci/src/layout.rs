@@ -190,13 +190,11 @@ impl<F: LayoutFiles> LayoutReader<F> {
         size: Option<u64>,
     ) -> Result<RawManifest, OciError> {
         let what = format!("manifest {digest} in {}", self.files.describe());
-        if let Some(s) = size {
-            if s > MAX_MANIFEST_BYTES {
-                return Err(OciError::TooLarge {
-                    what,
-                    limit: MAX_MANIFEST_BYTES,
-                });
-            }
+        if size.is_some_and(|s| s > MAX_MANIFEST_BYTES) {
+            return Err(OciError::TooLarge {
+                what,
+                limit: MAX_MANIFEST_BYTES,
+            });
         }
         let (file, _) = self.files.open_blob_file(digest)?;
         let bytes = read_bounded(file, &what)?;
@@ -209,15 +207,15 @@ impl<F: LayoutFiles> LayoutReader<F> {
             }
             .into());
         }
-        if let Some(s) = size {
-            if s != bytes.len() as u64 {
-                return Err(VerifyError::SizeMismatch {
-                    what,
-                    expected: s,
-                    actual: bytes.len() as u64,
-                }
-                .into());
+        if let Some(s) = size
+            && s != bytes.len() as u64
+        {
+            return Err(VerifyError::SizeMismatch {
+                what,
+                expected: s,
+                actual: bytes.len() as u64,
             }
+            .into());
         }
         let (_, media_type) = media::detect(hint, &bytes, &what)?;
         Ok(RawManifest {
@@ -626,14 +624,14 @@ impl ImageSink for LayoutSink {
     }
 
     fn put_manifest(&self, manifest: &RawManifest, tag: Option<&str>) -> Result<(), OciError> {
-        if let Some(t) = tag {
-            if !valid_layout_tag(t) {
-                return Err(OciError::InvalidReference {
-                    reference: format!("{}:{t}", self.name),
-                    reason: "a layout tag is letters, digits and `-._:@+/`, at most 256 characters"
-                        .into(),
-                });
-            }
+        if let Some(t) = tag
+            && !valid_layout_tag(t)
+        {
+            return Err(OciError::InvalidReference {
+                reference: format!("{}:{t}", self.name),
+                reason: "a layout tag is letters, digits and `-._:@+/`, at most 256 characters"
+                    .into(),
+            });
         }
         self.store_manifest(manifest)?;
         self.add_to_index(manifest, tag)

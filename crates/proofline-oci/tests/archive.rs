@@ -1,5 +1,6 @@
 //! `docker save` archives, both flavours, hand-built and made by the real skopeo: they must
 //! list exactly like the layout they came from.
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Hostile images: escaping names, escaping links, duplicates, truncated and tampered
 //! blobs, decompression bombs, symlinked blobs. Each gets a warning or a clear error.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
@@ -177,7 +178,7 @@ fn truncated_tar_is_an_error_naming_the_layer() {
 fn a_blob_with_the_wrong_digest_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let l = layer(&[file("a", "original content")], Comp::Gzip);
-    write_layout(dir.path(), &[l.clone()], None);
+    write_layout(dir.path(), std::slice::from_ref(&l), None);
     // Tamper with the stored blob, keeping its size: same length, different bytes.
     let evil = layer(&[file("a", "tampered content")], Comp::Gzip);
     assert_eq!(evil.blob.len(), l.blob.len());
@@ -273,7 +274,7 @@ fn symlinked_blobs_leading_outside_the_layout_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let outside = tempfile::tempdir().unwrap();
     let l = layer(&[file("a", "1")], Comp::Gzip);
-    write_layout(dir.path(), &[l.clone()], None);
+    write_layout(dir.path(), std::slice::from_ref(&l), None);
     let blob = dir
         .path()
         .join("blobs/sha256")

@@ -1,5 +1,6 @@
 //! The image model: index resolution by platform (OCI and Docker media types), identity,
 //! and the inspect summary with secrets redacted.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

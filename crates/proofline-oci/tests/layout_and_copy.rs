@@ -1,5 +1,6 @@
 //! OCI layouts read and written, and copies between layouts and docker-archives that
 //! keep the manifest digest.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

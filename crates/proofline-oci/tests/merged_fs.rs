@@ -1,5 +1,6 @@
 //! The merged filesystem: whiteouts, opaque directories, compressions, hardlinks, content
 //! delivery, and the `ls` line format, over real layouts written to temp dirs.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

@@ -24,6 +24,9 @@ enum Member {
     Link(String),
 }
 
+/// A member's bytes, read in place, and its size.
+pub(crate) type MemberReader = (Box<dyn Read + Send>, u64);
+
 /// Where each member of a tar file lies.
 #[derive(Debug)]
 pub(crate) struct TarMembers {
@@ -130,10 +133,7 @@ impl TarMembers {
     }
 
     /// Reads a member in place, `None` when absent.
-    pub(crate) fn open(
-        &self,
-        member: &str,
-    ) -> Result<Option<(Box<dyn Read + Send>, u64)>, OciError> {
+    pub(crate) fn open(&self, member: &str) -> Result<Option<MemberReader>, OciError> {
         let Some((offset, size)) = self.locate(member)? else {
             return Ok(None);
         };
@@ -178,6 +178,7 @@ impl LayoutFiles for TarMembers {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::clean;
 

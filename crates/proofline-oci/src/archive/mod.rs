@@ -31,6 +31,8 @@ pub enum ArchiveFlavour {
     Legacy,
 }
 
+// One per opened archive: the size difference costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 enum Inner {
     Oci(LayoutReader<TarMembers>),
     Legacy {

@@ -168,18 +168,17 @@ impl DockerArchiveSink {
             m.bytes.len() as u64,
             &mut m.bytes.as_slice(),
         )?;
-        if media::kind_of(&m.media_type) == Some(media::ManifestKind::Manifest) {
-            if let Ok(parsed) = serde_json::from_slice::<ImageManifest>(&m.bytes) {
-                if media::is_image_config(&parsed.config().media_type().to_string()) {
-                    let config = blob_member(&descriptor_digest(parsed.config())?);
-                    let layers = parsed
-                        .layers()
-                        .iter()
-                        .map(|l| descriptor_digest(l).map(|d| blob_member(&d)))
-                        .collect::<Result<Vec<String>, OciError>>()?;
-                    state.images.push((config, layers));
-                }
-            }
+        if media::kind_of(&m.media_type) == Some(media::ManifestKind::Manifest)
+            && let Ok(parsed) = serde_json::from_slice::<ImageManifest>(&m.bytes)
+            && media::is_image_config(parsed.config().media_type().as_ref())
+        {
+            let config = blob_member(&descriptor_digest(parsed.config())?);
+            let layers = parsed
+                .layers()
+                .iter()
+                .map(|l| descriptor_digest(l).map(|d| blob_member(&d)))
+                .collect::<Result<Vec<String>, OciError>>()?;
+            state.images.push((config, layers));
         }
         Ok(())
     }

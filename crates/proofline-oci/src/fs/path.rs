@@ -120,6 +120,7 @@ pub fn link_escapes_root(path: &str, link: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -102,14 +102,14 @@ impl Merge {
             if !self.opaque.is_empty() && self.opaque.get(ancestor).is_some_and(|&l| l > layer) {
                 return Visibility::Hidden;
             }
-            if let Some(s) = self.seen.get(ancestor) {
-                if !s.dir {
-                    return if s.layer > layer {
-                        Visibility::Hidden
-                    } else {
-                        Visibility::UnderNonDirectory
-                    };
-                }
+            if let Some(s) = self.seen.get(ancestor)
+                && !s.dir
+            {
+                return if s.layer > layer {
+                    Visibility::Hidden
+                } else {
+                    Visibility::UnderNonDirectory
+                };
             }
         }
         Visibility::Visible
@@ -196,20 +196,20 @@ impl<'a> Walker<'a> {
             let digest = desc.digest().to_string();
             let label = format!("{} ({digest})", index + 1);
             let reader = LayerReader::open(source, &desc, label, self.image.clone(), &budget)?;
-            if let Some(declared) = reader.declared() {
-                if declared != reader.compression() {
-                    self.warn(
-                        WarningCode::MediaTypeMismatch,
-                        &digest,
-                        None,
-                        format!(
-                            "media type {} says {declared} but the content is {}; read as {}",
-                            desc.media_type(),
-                            reader.compression(),
-                            reader.compression()
-                        ),
-                    );
-                }
+            if let Some(declared) = reader.declared()
+                && declared != reader.compression()
+            {
+                self.warn(
+                    WarningCode::MediaTypeMismatch,
+                    &digest,
+                    None,
+                    format!(
+                        "media type {} says {declared} but the content is {}; read as {}",
+                        desc.media_type(),
+                        reader.compression(),
+                        reader.compression()
+                    ),
+                );
             }
             let errors = reader.errors().clone();
             let ctx = LayerCtx {

@@ -81,16 +81,16 @@ pub fn detect(
     let hint_kind = hint.and_then(kind_of);
     if let Some(mt) = &probe.media_type {
         let kind = kind_of(mt).ok_or_else(|| unsupported(mt))?;
-        if let Some(h) = hint_kind {
-            if h != kind {
-                return Err(OciError::Malformed {
-                    what: what.to_string(),
-                    reason: format!(
-                        "its descriptor says {} but the document says {mt}",
-                        hint.unwrap_or_default()
-                    ),
-                });
-            }
+        if let Some(h) = hint_kind
+            && h != kind
+        {
+            return Err(OciError::Malformed {
+                what: what.to_string(),
+                reason: format!(
+                    "its descriptor says {} but the document says {mt}",
+                    hint.unwrap_or_default()
+                ),
+            });
         }
         return Ok((kind, mt.clone()));
     }
@@ -123,6 +123,7 @@ pub fn detect(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

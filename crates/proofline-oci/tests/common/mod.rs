@@ -1,6 +1,6 @@
 //! Builds real images for the tests: tar layers written header by header (so hostile
 //! names can be produced), compressed with gzip or zstd, stored as real OCI layouts.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::io::Write;
 use std::ops::ControlFlow;
