@@ -62,14 +62,25 @@ fn render(violations: &[Violation]) -> String {
 
 #[test]
 fn discovery_finds_the_known_actions_and_templates() {
-    let rel = |p: &PathBuf| p.strip_prefix(repo()).unwrap().to_string_lossy().into_owned();
+    let rel = |p: &PathBuf| {
+        p.strip_prefix(repo())
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
+    };
     let actions: BTreeSet<String> = action_files().iter().map(rel).collect();
     let templates: BTreeSet<String> = gitlab_files().iter().map(rel).collect();
     for known in ["action.yml", "actions/setup/action.yml"] {
         assert!(actions.contains(known), "{known} not found: {actions:?}");
     }
-    for known in ["gitlab-templates/pipeline.yml", "gitlab-templates/setup.yml"] {
-        assert!(templates.contains(known), "{known} not found: {templates:?}");
+    for known in [
+        "gitlab-templates/pipeline.yml",
+        "gitlab-templates/setup.yml",
+    ] {
+        assert!(
+            templates.contains(known),
+            "{known} not found: {templates:?}"
+        );
     }
 }
 
@@ -77,7 +88,7 @@ fn discovery_finds_the_known_actions_and_templates() {
 fn every_action_passes_the_schema_and_house_rules() {
     let schemas = Schemas::load(&repo());
     for file in action_files() {
-        let violations = check_action(&schemas, &read(&file));
+        let violations = check_action(schemas, &read(&file));
         assert!(
             violations.is_empty(),
             "{}:\n{}",
@@ -101,7 +112,12 @@ fn every_action_folder_has_a_readme_naming_its_permissions() {
         );
         let action = rules::parse_yaml(&read(&dir.join("action.yml"))).unwrap();
         for kind in ["inputs", "outputs"] {
-            for name in action[kind].as_object().into_iter().flatten().map(|(k, _)| k) {
+            for name in action[kind]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, _)| k)
+            {
                 assert!(
                     readme.contains(&format!("`{name}`")),
                     "{}/README.md does not explain {kind} `{name}`",
@@ -116,7 +132,7 @@ fn every_action_folder_has_a_readme_naming_its_permissions() {
 fn every_gitlab_template_passes_the_schema_and_house_rules() {
     let schemas = Schemas::load(&repo());
     for file in gitlab_files() {
-        let violations = check_gitlab(&schemas, &read(&file));
+        let violations = check_gitlab(schemas, &read(&file));
         assert!(
             violations.is_empty(),
             "{}:\n{}",
@@ -132,15 +148,29 @@ fn gitlab_templates_share_one_install_job() {
         .into_iter()
         .map(|f| (gitlab_install_job(&read(&f)), f));
     let (first, first_file) = jobs.next().expect("at least one template");
-    assert!(first.is_some(), "{} lacks .proofline-install", first_file.display());
+    let first =
+        first.unwrap_or_else(|| panic!("{} lacks .proofline-install", first_file.display()));
     for (job, file) in jobs {
-        assert_eq!(
-            job,
-            first,
-            ".proofline-install in {} differs from {}: keep the install steps identical",
+        let job = job.unwrap_or_else(|| panic!("{} lacks .proofline-install", file.display()));
+        let (a, b) = (pretty(&first), pretty(&job));
+        let diff = a.lines().zip(b.lines()).position(|(x, y)| x != y);
+        assert!(
+            a == b,
+            ".proofline-install in {} differs from {} (first at line {}): keep the install steps identical",
             file.display(),
-            first_file.display()
+            first_file.display(),
+            diff.map_or_else(
+                || "end".to_owned(),
+                |n| format!("{}: {:?}", n + 1, b.lines().nth(n))
+            )
         );
+    }
+}
+
+fn pretty(job: &serde_json::Value) -> String {
+    match job["before_script"].as_array().map(Vec::as_slice) {
+        Some([serde_json::Value::String(script)]) => script.clone(),
+        _ => serde_json::to_string_pretty(job).unwrap(),
     }
 }
 
@@ -186,7 +216,7 @@ fn assert_negatives(kind: &str, all_rules: &[&str], check: impl Fn(&str) -> Vec<
 fn bad_actions_are_rejected_each_for_its_own_rule() {
     let schemas = Schemas::load(&repo());
     assert_negatives("github", rules::ACTION_RULES, |text| {
-        check_action(&schemas, text)
+        check_action(schemas, text)
     });
 }
 
@@ -194,7 +224,7 @@ fn bad_actions_are_rejected_each_for_its_own_rule() {
 fn bad_gitlab_templates_are_rejected_each_for_its_own_rule() {
     let schemas = Schemas::load(&repo());
     assert_negatives("gitlab", rules::GITLAB_RULES, |text| {
-        check_gitlab(&schemas, text)
+        check_gitlab(schemas, text)
     });
 }
 
@@ -247,5 +277,7 @@ fn setup_falls_back_to_source_only_when_the_release_is_missing() {
 
 #[test]
 fn gitlab_install_verifies_the_release_checksum() {
-    installer::gitlab_install_verifies_checksum(&read(&repo().join("gitlab-templates/pipeline.yml")));
+    installer::gitlab_install_verifies_checksum(&read(
+        &repo().join("gitlab-templates/pipeline.yml"),
+    ));
 }

@@ -65,7 +65,11 @@ impl Server {
     }
 
     fn saw_header(&self, header: &str) -> bool {
-        self.requests.lock().unwrap().iter().any(|r| r.contains(header))
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|r| r.contains(header))
     }
 }
 
@@ -74,7 +78,8 @@ fn repo() -> PathBuf {
 }
 
 fn run(cmd: &mut Command) -> Output {
-    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e} (is it installed?)"))
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e} (is it installed?)"))
 }
 
 /// `proofline-<tag>-<target>.tar.gz` holding `bin/proofline`, a script printing its version.
@@ -86,8 +91,17 @@ fn release_archive(dir: &Path, target: &str) -> (String, Vec<u8>) {
     run(Command::new("chmod").arg("755").arg(&bin));
     let name = format!("proofline-{TAG}-{target}.tar.gz");
     let archive = dir.join(&name);
-    let out = run(Command::new("tar").arg("-czf").arg(&archive).arg("-C").arg(&stage).arg("bin"));
-    assert!(out.status.success(), "tar: {}", String::from_utf8_lossy(&out.stderr));
+    let out = run(Command::new("tar")
+        .arg("-czf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(&stage)
+        .arg("bin"));
+    assert!(
+        out.status.success(),
+        "tar: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     (name, fs::read(&archive).unwrap())
 }
 
@@ -124,7 +138,10 @@ impl GithubJob {
                 {"name": "SHA256SUMS", "url": format!("{base}/assets/2")},
             ]});
             let release = release.to_string().into_bytes();
-            routes.insert(format!("/repos/o/r/releases/tags/{TAG}"), (release_status, release));
+            routes.insert(
+                format!("/repos/o/r/releases/tags/{TAG}"),
+                (release_status, release),
+            );
             routes.insert("/assets/1".to_owned(), (200, bytes));
             routes.insert("/assets/2".to_owned(), (200, sums.into_bytes()));
             routes
@@ -160,7 +177,6 @@ impl GithubJob {
     }
 }
 
-
 fn output_value(outputs: &str, key: &str) -> Option<String> {
     outputs
         .lines()
@@ -171,10 +187,14 @@ pub fn github_release_installs_when_checksum_matches() {
     let job = GithubJob::new(None, 200);
     let out = job.step("resolve", "");
     assert!(out.status.success(), "resolve failed:\n{}", text(&out));
-    assert_eq!(output_value(&job.outputs(), "mode").as_deref(), Some("release"));
+    assert_eq!(
+        output_value(&job.outputs(), "mode").as_deref(),
+        Some("release")
+    );
     assert!(job.install_dir().join("bin/proofline").is_file());
     assert!(
-        job.server.saw_header(&format!("Authorization: Bearer {TOKEN}")),
+        job.server
+            .saw_header(&format!("Authorization: Bearer {TOKEN}")),
         "the token must reach the API"
     );
     assert!(!text(&out).contains(TOKEN), "the token leaked into the log");
@@ -184,7 +204,10 @@ pub fn github_release_installs_when_checksum_matches() {
     let outputs = job.outputs();
     assert_eq!(output_value(&outputs, "version").as_deref(), Some("9.9.9"));
     let bin_dir = job.install_dir().canonicalize().unwrap().join("bin");
-    assert_eq!(output_value(&outputs, "bin-dir"), Some(bin_dir.display().to_string()));
+    assert_eq!(
+        output_value(&outputs, "bin-dir"),
+        Some(bin_dir.display().to_string())
+    );
     let path = fs::read_to_string(job.tmp.path().join("path")).unwrap();
     assert_eq!(path.trim_end(), bin_dir.display().to_string());
 }
@@ -194,13 +217,20 @@ pub fn github_release_refused_on_mismatch() {
     let wrong = format!("{}  {asset}\n", "0".repeat(64));
     let job = GithubJob::new(Some(wrong), 200);
     let out = job.step("resolve", "");
-    assert!(!out.status.success(), "a checksum mismatch must fail:\n{}", text(&out));
+    assert!(
+        !out.status.success(),
+        "a checksum mismatch must fail:\n{}",
+        text(&out)
+    );
     assert!(text(&out).contains("checksum mismatch"), "{}", text(&out));
     assert!(!job.install_dir().join("bin/proofline").exists());
     assert_eq!(output_value(&job.outputs(), "mode"), None);
 
     // SHA256SUMS without a line for our asset fails closed too.
-    let other = format!("{}  proofline-{TAG}-aarch64-apple-darwin.tar.gz\n", "a".repeat(64));
+    let other = format!(
+        "{}  proofline-{TAG}-aarch64-apple-darwin.tar.gz\n",
+        "a".repeat(64)
+    );
     let job = GithubJob::new(Some(other), 200);
     let out = job.step("resolve", "");
     assert!(!out.status.success());
@@ -216,7 +246,10 @@ pub fn github_missing_release_plans_source_build() {
     let outputs = job.outputs();
     assert_eq!(output_value(&outputs, "mode").as_deref(), Some("source"));
     let hash = output_value(&outputs, "source-hash").unwrap();
-    assert!(hash.len() == 64 && hash.chars().all(|c| c.is_ascii_hexdigit()), "{hash}");
+    assert!(
+        hash.len() == 64 && hash.chars().all(|c| c.is_ascii_hexdigit()),
+        "{hash}"
+    );
     assert!(!job.install_dir().join("bin/proofline").exists());
 
     // An explicitly requested version that has no release is an error, not a silent build.
@@ -244,12 +277,20 @@ fn host_target() -> &'static str {
 
 fn gitlab_script(template: &str) -> String {
     let job = super::rules::gitlab_install_job(template).expect(".proofline-install job");
-    job["before_script"][0].as_str().expect("one script block").to_owned()
+    job["before_script"][0]
+        .as_str()
+        .expect("one script block")
+        .to_owned()
 }
 
 /// Run the template's install script as a GitLab job would, with PATH limited to system tools
 /// (no cargo), against a release host whose SHA256SUMS is `sums` (None = correct).
-fn gitlab_run(template: &str, sums: Option<String>, explicit: &str, component: &str) -> (Output, TempDir) {
+fn gitlab_run(
+    template: &str,
+    sums: Option<String>,
+    explicit: &str,
+    component: &str,
+) -> (Output, TempDir) {
     let tmp = TempDir::new().unwrap();
     let (name, bytes) = release_archive(tmp.path(), host_target());
     let sums = sums.unwrap_or_else(|| format!("{}  {name}\n", sha256_hex(&bytes, tmp.path())));
@@ -270,9 +311,15 @@ fn gitlab_run(template: &str, sums: Option<String>, explicit: &str, component: &
         .env("CI_PROJECT_DIR", &project)
         .env("PROOFLINE_SETUP_VERSION", explicit)
         .env("PROOFLINE_SETUP_COMPONENT_VERSION", component)
-        .env("PROOFLINE_SETUP_COMPONENT_SHA", "0123456789abcdef0123456789abcdef01234567")
+        .env(
+            "PROOFLINE_SETUP_COMPONENT_SHA",
+            "0123456789abcdef0123456789abcdef01234567",
+        )
         .env("PROOFLINE_SETUP_RELEASE_URL", format!("{}/dl", server.base))
-        .env("PROOFLINE_SETUP_SOURCE_URL", "https://example.invalid/proofline.git")
+        .env(
+            "PROOFLINE_SETUP_SOURCE_URL",
+            "https://example.invalid/proofline.git",
+        )
         .env("PROOFLINE_SETUP_INSTALL_DIR", ".proofline"));
     (out, tmp)
 }
@@ -280,13 +327,26 @@ fn gitlab_run(template: &str, sums: Option<String>, explicit: &str, component: &
 pub fn gitlab_install_verifies_checksum(template: &str) {
     let (out, tmp) = gitlab_run(template, None, "", "9.9.9");
     assert!(out.status.success(), "install failed:\n{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("proofline 9.9.9"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("proofline 9.9.9"),
+        "{}",
+        text(&out)
+    );
     let installed = tmp.path().join("project/.proofline/bin/proofline");
     assert!(installed.is_file());
 
     let asset = format!("proofline-{TAG}-{}.tar.gz", host_target());
-    let (out, tmp) = gitlab_run(template, Some(format!("{}  {asset}\n", "f".repeat(64))), "", "9.9.9");
-    assert!(!out.status.success(), "a checksum mismatch must fail:\n{}", text(&out));
+    let (out, tmp) = gitlab_run(
+        template,
+        Some(format!("{}  {asset}\n", "f".repeat(64))),
+        "",
+        "9.9.9",
+    );
+    assert!(
+        !out.status.success(),
+        "a checksum mismatch must fail:\n{}",
+        text(&out)
+    );
     assert!(text(&out).contains("checksum mismatch"), "{}", text(&out));
     assert!(!tmp.path().join("project/.proofline/bin/proofline").exists());
 
@@ -294,7 +354,11 @@ pub fn gitlab_install_verifies_checksum(template: &str) {
     // job fails saying why) when it is the component's own version, an error when explicit.
     let (out, _tmp) = gitlab_run(template, None, "", "8.8.8");
     assert!(!out.status.success());
-    assert!(text(&out).contains("no release v8.8.8, building commit"), "{}", text(&out));
+    assert!(
+        text(&out).contains("no release v8.8.8, building commit"),
+        "{}",
+        text(&out)
+    );
     assert!(text(&out).contains("cargo not found"), "{}", text(&out));
     let (out, _tmp) = gitlab_run(template, None, "8.8.8", "9.9.9");
     assert!(!out.status.success());

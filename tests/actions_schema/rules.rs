@@ -45,13 +45,32 @@ pub const GITLAB_RULES: &[&str] = &[
 
 /// Top-level keys of a GitLab file that are settings, not jobs.
 const GITLAB_RESERVED: &[&str] = &[
-    "default", "image", "services", "before_script", "after_script", "variables", "cache",
-    "stages", "include", "workflow", "spec", "$schema", "!reference", "pages",
+    "default",
+    "image",
+    "services",
+    "before_script",
+    "after_script",
+    "variables",
+    "cache",
+    "stages",
+    "include",
+    "workflow",
+    "spec",
+    "$schema",
+    "!reference",
+    "pages",
 ];
 /// Of those, the ones a component must not set for the whole consumer pipeline.
 const GITLAB_GLOBAL: &[&str] = &[
-    "default", "image", "services", "before_script", "after_script", "variables", "cache",
-    "stages", "workflow",
+    "default",
+    "image",
+    "services",
+    "before_script",
+    "after_script",
+    "variables",
+    "cache",
+    "stages",
+    "workflow",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,7 +143,9 @@ fn is_kebab(name: &str) -> bool {
         && name.split('-').all(|part| {
             !part.is_empty()
                 && part.starts_with(|c: char| c.is_ascii_lowercase())
-                && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
         })
 }
 
@@ -143,9 +164,16 @@ fn check_described(
     default: Option<&Value>,
     required: bool,
 ) {
-    let description = spec.get("description").and_then(Value::as_str).unwrap_or("").trim();
+    let description = spec
+        .get("description")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .trim();
     if description.is_empty() {
-        out.push(violation("missing-description", format!("{what} has no description")));
+        out.push(violation(
+            "missing-description",
+            format!("{what} has no description"),
+        ));
         return;
     }
     let lower = description.to_lowercase();
@@ -166,7 +194,9 @@ fn check_described(
 }
 
 fn is_commit_sha(s: &str) -> bool {
-    s.len() == 40 && s.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+    s.len() == 40
+        && s.chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
 }
 
 /// `None` when `uses` is local, a digest-pinned docker image, or an action pinned to a commit.
@@ -182,7 +212,9 @@ fn unpinned(uses: &str) -> Option<String> {
     }
     match uses.rsplit_once('@') {
         Some((_, r)) if is_commit_sha(r) => None,
-        _ => Some(format!("{uses}: pin third-party actions to a full 40-hex commit SHA")),
+        _ => Some(format!(
+            "{uses}: pin third-party actions to a full 40-hex commit SHA"
+        )),
     }
 }
 
@@ -196,9 +228,12 @@ fn pins_without_comment(text: &str) -> Vec<Violation> {
         };
         let (value, comment) = rest.split_once('#').unwrap_or((rest, ""));
         let value = value.trim().trim_matches(['"', '\'']);
-        let pinned = value.rsplit_once('@').is_some_and(|(_, r)| is_commit_sha(r));
+        let pinned = value
+            .rsplit_once('@')
+            .is_some_and(|(_, r)| is_commit_sha(r));
         let comment = comment.trim();
-        let versioned = comment.starts_with('v') && comment[1..].starts_with(|c: char| c.is_ascii_digit());
+        let versioned =
+            comment.starts_with('v') && comment[1..].starts_with(|c: char| c.is_ascii_digit());
         if pinned && !versioned {
             out.push(violation(
                 "pin-without-version-comment",
@@ -221,25 +256,47 @@ pub fn check_action(schemas: &Schemas, text: &str) -> Vec<Violation> {
         .collect();
     for (name, spec) in doc["inputs"].as_object().into_iter().flatten() {
         if !is_kebab(name) {
-            out.push(violation("input-name", format!("input {name} is not kebab-case")));
+            out.push(violation(
+                "input-name",
+                format!("input {name} is not kebab-case"),
+            ));
         }
-        let required = spec.get("required").and_then(Value::as_bool).unwrap_or(false);
-        check_described(&mut out, &format!("input {name}"), spec, spec.get("default"), required);
+        let required = spec
+            .get("required")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        check_described(
+            &mut out,
+            &format!("input {name}"),
+            spec,
+            spec.get("default"),
+            required,
+        );
     }
     for (name, spec) in doc["outputs"].as_object().into_iter().flatten() {
         if !is_kebab(name) {
-            out.push(violation("input-name", format!("output {name} is not kebab-case")));
+            out.push(violation(
+                "input-name",
+                format!("output {name} is not kebab-case"),
+            ));
         }
         check_described(&mut out, &format!("output {name}"), spec, None, false);
     }
-    for (i, step) in doc["runs"]["steps"].as_array().into_iter().flatten().enumerate() {
-        if let Some(run) = step.get("run").and_then(Value::as_str) {
-            if run.contains("${{") {
-                out.push(violation(
-                    "expression-in-run",
-                    format!("step {i}: pass values through env:, never ${{{{ … }}}} inside run:"),
-                ));
-            }
+    for (i, step) in doc["runs"]["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        if step
+            .get("run")
+            .and_then(Value::as_str)
+            .is_some_and(|run| run.contains("${{"))
+        {
+            out.push(violation(
+                "expression-in-run",
+                format!("step {i}: pass values through env:, never ${{{{ … }}}} inside run:"),
+            ));
         }
         if let Some(detail) = step.get("uses").and_then(Value::as_str).and_then(unpinned) {
             out.push(violation("unpinned-uses", format!("step {i}: {detail}")));
@@ -296,18 +353,24 @@ fn check_input_default(out: &mut Vec<Violation>, name: &str, spec: &Value) {
             format!("input {name}: default {default} is not of type {kind}"),
         ));
     }
-    if let Some(options) = spec.get("options").and_then(Value::as_array) {
-        if !options.contains(default) {
-            out.push(violation(
-                "input-default-options",
-                format!("input {name}: default {default} is not one of its options"),
-            ));
-        }
+    if let Some(options) = spec.get("options").and_then(Value::as_array)
+        && !options.contains(default)
+    {
+        out.push(violation(
+            "input-default-options",
+            format!("input {name}: default {default} is not one of its options"),
+        ));
     }
     if let Some(regex) = spec.get("regex").and_then(Value::as_str) {
-        let pattern = regex.strip_prefix('/').and_then(|r| r.strip_suffix('/')).unwrap_or(regex);
+        let pattern = regex
+            .strip_prefix('/')
+            .and_then(|r| r.strip_suffix('/'))
+            .unwrap_or(regex);
         match jsonschema::validator_for(&json!({"type": "string", "pattern": pattern})) {
-            Err(e) => out.push(violation("input-default-regex", format!("input {name}: {e}"))),
+            Err(e) => out.push(violation(
+                "input-default-regex",
+                format!("input {name}: {e}"),
+            )),
             Ok(v) if !v.is_valid(default) => out.push(violation(
                 "input-default-regex",
                 format!("input {name}: default {default} does not match /{pattern}/"),
@@ -325,30 +388,56 @@ pub fn check_gitlab(schemas: &Schemas, text: &str) -> Vec<Violation> {
     let [header, body] = docs.as_slice() else {
         return vec![violation(
             "documents",
-            format!("{} YAML documents: a component is a spec: header, ---, then the jobs", docs.len()),
+            format!(
+                "{} YAML documents: a component is a spec: header, ---, then the jobs",
+                docs.len()
+            ),
         )];
     };
     let mut out = Vec::new();
-    let header_keys: Vec<&String> = header.as_object().into_iter().flatten().map(|(k, _)| k).collect();
+    let header_keys: Vec<&String> = header
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, _)| k)
+        .collect();
     if header_keys != ["spec"] {
-        out.push(violation("documents", format!("header must hold only spec:, has {header_keys:?}")));
+        out.push(violation(
+            "documents",
+            format!("header must hold only spec:, has {header_keys:?}"),
+        ));
     }
     for (which, doc) in [("header", header), ("jobs", body)] {
         for e in schemas.gitlab_errors(doc) {
             out.push(violation("schema", format!("{which} {e}")));
         }
     }
-    let inputs = header["spec"]["inputs"].as_object().cloned().unwrap_or_default();
+    let inputs = header["spec"]["inputs"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
     for (name, spec) in &inputs {
         if !is_kebab(name) {
-            out.push(violation("input-name", format!("input {name} is not kebab-case")));
+            out.push(violation(
+                "input-name",
+                format!("input {name} is not kebab-case"),
+            ));
         }
-        check_described(&mut out, &format!("input {name}"), spec, spec.get("default"), true);
+        check_described(
+            &mut out,
+            &format!("input {name}"),
+            spec,
+            spec.get("default"),
+            true,
+        );
         check_input_default(&mut out, name, spec);
     }
     for needed in ["stage", "job-name"] {
         if !inputs.contains_key(needed) {
-            out.push(violation("job-not-parameterized", format!("no {needed} input")));
+            out.push(violation(
+                "job-not-parameterized",
+                format!("no {needed} input"),
+            ));
         }
     }
     let components: BTreeSet<String> = header["spec"]["component"]
@@ -360,7 +449,10 @@ pub fn check_gitlab(schemas: &Schemas, text: &str) -> Vec<Violation> {
     let body_map = body.as_object().cloned().unwrap_or_default();
     for (key, job) in &body_map {
         if GITLAB_GLOBAL.contains(&key.as_str()) {
-            out.push(violation("global-keyword", format!("top-level {key}: would change the consumer's whole pipeline")));
+            out.push(violation(
+                "global-keyword",
+                format!("top-level {key}: would change the consumer's whole pipeline"),
+            ));
         }
         if GITLAB_RESERVED.contains(&key.as_str()) {
             continue;
@@ -369,18 +461,30 @@ pub fn check_gitlab(schemas: &Schemas, text: &str) -> Vec<Violation> {
             let mut lines = Vec::new();
             strings(&job[field], &mut lines);
             if lines.iter().any(|l| l.contains("$[[")) {
-                out.push(violation("input-in-script", format!("{key}.{field}: pass inputs through variables:, not $[[ ]] in scripts")));
+                out.push(violation(
+                    "input-in-script",
+                    format!("{key}.{field}: pass inputs through variables:, not $[[ ]] in scripts"),
+                ));
             }
         }
         if key.starts_with('.') {
             continue;
         }
         if !interpolations(key).iter().any(|e| e == "inputs.job-name") {
-            out.push(violation("job-not-parameterized", format!("job {key}: its name must come from $[[ inputs.job-name ]]")));
+            out.push(violation(
+                "job-not-parameterized",
+                format!("job {key}: its name must come from $[[ inputs.job-name ]]"),
+            ));
         }
-        let stage = job["stage"].as_str().map(interpolations).unwrap_or_default();
+        let stage = job["stage"]
+            .as_str()
+            .map(interpolations)
+            .unwrap_or_default();
         if stage != ["inputs.stage"] {
-            out.push(violation("job-not-parameterized", format!("job {key}: stage must be $[[ inputs.stage ]]")));
+            out.push(violation(
+                "job-not-parameterized",
+                format!("job {key}: stage must be $[[ inputs.stage ]]"),
+            ));
         }
     }
     let mut all = Vec::new();
@@ -389,19 +493,31 @@ pub fn check_gitlab(schemas: &Schemas, text: &str) -> Vec<Violation> {
     for expr in all.iter().flat_map(|s| interpolations(s)) {
         if let Some(name) = expr.strip_prefix("inputs.") {
             if !inputs.contains_key(name) {
-                out.push(violation("undeclared-input", format!("$[[ {expr} ]] is not in spec:inputs")));
+                out.push(violation(
+                    "undeclared-input",
+                    format!("$[[ {expr} ]] is not in spec:inputs"),
+                ));
             }
             used.insert(name.to_owned());
         } else if let Some(field) = expr.strip_prefix("component.") {
             if !components.contains(field) {
-                out.push(violation("undeclared-component-field", format!("$[[ {expr} ]] needs {field} in spec:component")));
+                out.push(violation(
+                    "undeclared-component-field",
+                    format!("$[[ {expr} ]] needs {field} in spec:component"),
+                ));
             }
         } else {
-            out.push(violation("undeclared-input", format!("$[[ {expr} ]] is neither inputs.* nor component.*")));
+            out.push(violation(
+                "undeclared-input",
+                format!("$[[ {expr} ]] is neither inputs.* nor component.*"),
+            ));
         }
     }
     for name in inputs.keys().filter(|n| !used.contains(*n)) {
-        out.push(violation("unused-input", format!("input {name} is declared but never used")));
+        out.push(violation(
+            "unused-input",
+            format!("input {name} is declared but never used"),
+        ));
     }
     out
 }
