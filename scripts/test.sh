@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 # tool -> Debian package
 declare -A need=(
   [docker-registry]=docker-registry
+  [jq]=jq
+  [curl]=curl
   [skopeo]=skopeo
   [htpasswd]=apache2-utils
   [gpg]=gnupg
