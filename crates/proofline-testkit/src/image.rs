@@ -194,3 +194,28 @@ fn write_layout(dir: &Path, blobs: &[&Blob], tagged: &[(&Blob, &str)]) {
     let index = json!({ "schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests });
     std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn images_are_deterministic_and_layouts_complete() {
+        let a = TestImage::new(&[("etc/hostname", b"x\n")]);
+        let b = TestImage::new(&[("etc/hostname", b"x\n")]);
+        assert_eq!(a.manifest.digest, b.manifest.digest);
+        let index = TestIndex::new(vec![
+            a.clone(),
+            TestImage::build(&[layer_tar_gz(&[("y", b"z")])], "arm64"),
+        ]);
+        let dir = tempfile::tempdir().unwrap();
+        index.write_layout(dir.path(), "t");
+        for blob in [&index.index, &a.manifest, &a.config, &a.layers[0]] {
+            let stored = std::fs::read(dir.path().join("blobs/sha256").join(blob.hex())).unwrap();
+            assert_eq!(sha256_digest(&stored), blob.digest);
+        }
+        let top: Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("index.json")).unwrap()).unwrap();
+        assert_eq!(top["manifests"][0]["digest"], index.index.digest.as_str());
+    }
+}

@@ -214,3 +214,40 @@ fn wait_ready(addr: &str, child: &mut Child) -> bool {
     }
     false
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_config_binds_loopback_only_and_enables_deletes() {
+        let dir = Path::new("/tmp/x");
+        let c: serde_json::Value = serde_json::from_slice(&config_json(
+            dir,
+            "127.0.0.1:5999",
+            Some(Path::new("/tmp/x/htpasswd")),
+        ))
+        .unwrap();
+        assert_eq!(c["http"]["addr"], "127.0.0.1:5999");
+        assert_eq!(c["storage"]["delete"]["enabled"], true);
+        assert_eq!(c["storage"]["filesystem"]["rootdirectory"], "/tmp/x/data");
+        assert_eq!(c["auth"]["htpasswd"]["path"], "/tmp/x/htpasswd");
+        assert!(c.get("auth").is_some());
+        let open: serde_json::Value =
+            serde_json::from_slice(&config_json(dir, "127.0.0.1:5999", None)).unwrap();
+        assert!(open.get("auth").is_none());
+    }
+
+    #[test]
+    fn a_started_registry_answers_on_loopback_and_stops_on_drop() {
+        let reg = Registry::start();
+        assert!(reg.host().starts_with("127.0.0.1:"));
+        let host = reg.host().to_string();
+        assert!(TcpStream::connect(&host).is_ok());
+        drop(reg);
+        assert!(
+            TcpStream::connect(&host).is_err(),
+            "the registry was killed on drop"
+        );
+    }
+}

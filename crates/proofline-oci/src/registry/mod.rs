@@ -109,8 +109,10 @@ pub struct Repository {
 }
 
 impl Repository {
-    /// Prepares the client; nothing is sent until the first operation. Fails with
-    /// [`OciError::InsecureRefused`] never here but on the first URL the policy forbids.
+    /// Prepares the client; nothing is sent until the first operation. The registry is reached
+    /// over HTTPS, or plain HTTP when [`plain_http_allowed`]; any other URL the registry sends
+    /// us to (token realm, redirect, upload location) over plain HTTP fails with
+    /// [`OciError::InsecureRefused`] before anything is sent to it.
     pub fn open(r: &RegistryRef, opts: &RegistryOptions) -> Result<Self, OciError> {
         if opts.chunk_size == 0 {
             return Err(OciError::Registry {
