@@ -207,6 +207,18 @@ fn archives_with_several_images_or_nothing_are_refused() {
     let not_tar = work.path().join("not.tar");
     std::fs::write(&not_tar, vec![b'x'; 2048]).unwrap();
     assert!(DockerArchive::open(&not_tar).is_err());
+    let gz = work.path().join("image.tar.gz");
+    let mut e = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::fast(),
+    );
+    std::io::copy(&mut std::fs::File::open(&path).unwrap(), &mut e).unwrap();
+    e.finish().unwrap();
+    let err = DockerArchive::open(&gz).unwrap_err().to_string();
+    assert!(
+        err.contains("gzip-compressed; decompress it first"),
+        "{err}"
+    );
     let dup = work.path().join("dup.tar");
     write_tar(
         &dup,

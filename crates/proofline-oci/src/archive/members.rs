@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::digest::Digest;
 use crate::error::OciError;
 use crate::fs::resolve_in_root;
+use crate::layer::Compression;
 use crate::layout::{LayoutFiles, read_bounded};
 
 /// How many links we follow from one name before calling it a loop.
@@ -65,6 +66,19 @@ impl TarMembers {
             what: name.clone(),
             reason: format!("not a readable tar archive: {e}"),
         };
+        let mut file = file;
+        let mut magic = Vec::with_capacity(4);
+        (&mut file).take(4).read_to_end(&mut magic).map_err(bad)?;
+        if Compression::sniff(&magic) != Compression::None {
+            return Err(OciError::Malformed {
+                what: name.clone(),
+                reason: format!(
+                    "the archive is {}-compressed; decompress it first (docker save writes a plain tar)",
+                    Compression::sniff(&magic)
+                ),
+            });
+        }
+        file.seek(SeekFrom::Start(0)).map_err(bad)?;
         let mut archive = tar::Archive::new(BufReader::new(file));
         let mut members = HashMap::new();
         for entry in archive.entries_with_seek().map_err(bad)? {
