@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use sha2::{Digest, Sha256};
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -305,14 +304,12 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 }
 
 fn write_blob(blobs: &Path, bytes: &[u8]) -> Result<String> {
-    let hex = hex::encode(Sha256::digest(bytes));
+    let hex = proofline_evidence::sha256_hex(bytes);
     fs::write(blobs.join(&hex), bytes)?;
     Ok(format!("sha256:{hex}"))
 }
 
 fn sha256_file(path: &Path) -> Result<(String, u64)> {
-    let mut h = Sha256::new();
-    let mut f = File::open(path)?;
-    let size = std::io::copy(&mut f, &mut h)?;
-    Ok((hex::encode(h.finalize()), size))
+    let d = proofline_evidence::sha256_file(path)?;
+    Ok((d.sha256, d.size))
 }

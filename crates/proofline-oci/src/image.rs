@@ -331,6 +331,21 @@ impl Image {
                 ),
                 reason: e.to_string(),
             })?;
+        // A single-platform image (no index to choose from) must still be the platform asked
+        // for: reading an arm64 image when linux/amd64 was requested would put the wrong
+        // image's evidence on record.
+        let actual = Platform {
+            os: config.os().to_string(),
+            architecture: config.architecture().to_string(),
+            variant: config.variant().clone(),
+        };
+        if index.is_none() && !opts.platform.matches(&actual) {
+            return Err(OciError::PlatformNotFound {
+                wanted: opts.platform.to_string(),
+                store: source.describe(),
+                available: actual.to_string(),
+            });
+        }
         Ok(Self {
             reference,
             source,
