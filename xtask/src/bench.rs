@@ -77,6 +77,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let mut entries = 0usize;
     for _ in 0..args.runs {
         let out_path = root.join("target/bench/ls.jsonl");
+        fs::create_dir_all(root.join("target/bench"))?;
         let out = File::create(&out_path)?;
         let start = Instant::now();
         let o = Command::new("taskset")
