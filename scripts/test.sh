@@ -27,6 +27,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # Without systemd, the package's init script may have started a registry on every interface.
+  if command -v service >/dev/null 2>&1; then $SUDO service docker-registry stop >/dev/null 2>&1 || true; fi
 fi
 # Debian enables and starts docker-registry as a service listening on every interface;
 # our tests never use it (each starts its own, loopback only), so stop it if it runs.

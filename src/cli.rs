@@ -14,7 +14,12 @@ pub struct Cli {
     pub command: Command,
 
     /// Log verbosity for messages on stderr (error, warn, info, debug, trace).
-    #[arg(long, global = true, env = "PROOFLINE_LOG_LEVEL", default_value = "info")]
+    #[arg(
+        long,
+        global = true,
+        env = "PROOFLINE_LOG_LEVEL",
+        default_value = "info"
+    )]
     pub log_level: String,
 }
 

@@ -32,7 +32,12 @@ impl StageCi {
         // Workflow commands go to stderr: stdout carries data (`image ls > files.jsonl`), and the
         // Actions runner reads commands from both streams.
         let ci = Ci::from_process_env(options)
-            .with_context(|| format!("reading the CI environment (evidence in {})", evidence_dir.display()))?
+            .with_context(|| {
+                format!(
+                    "reading the CI environment (evidence in {})",
+                    evidence_dir.display()
+                )
+            })?
             .with_command_sink(std::io::stderr());
         ci.mask_tokens().context("masking the CI tokens")?;
         Ok(Self { ci, side })
@@ -44,17 +49,27 @@ impl StageCi {
 
     /// Sets the step outputs, appends the job summary, and records `summary.md` (and on
     /// GitLab `outputs.env`) as artifacts of the stage.
-    pub(crate) fn publish(&self, writer: &mut StageWriter, outputs: &[(&str, String)], summary: &str) -> anyhow::Result<()> {
+    pub(crate) fn publish(
+        &self,
+        writer: &mut StageWriter,
+        outputs: &[(&str, String)],
+        summary: &str,
+    ) -> anyhow::Result<()> {
         for (name, value) in outputs {
-            self.ci.set_output(name, value).with_context(|| format!("setting the step output `{name}`"))?;
+            self.ci
+                .set_output(name, value)
+                .with_context(|| format!("setting the step output `{name}`"))?;
         }
         if self.ci.platform() != Platform::Local {
-            self.ci.append_summary(summary).context("writing the job summary")?;
+            self.ci
+                .append_summary(summary)
+                .context("writing the job summary")?;
         }
         writer.write_artifact("summary.md", summary.as_bytes(), media_type::MARKDOWN)?;
         let dotenv = self.side.path().join("outputs.env");
         if dotenv.exists() {
-            let bytes = std::fs::read(&dotenv).with_context(|| format!("reading {}", dotenv.display()))?;
+            let bytes =
+                std::fs::read(&dotenv).with_context(|| format!("reading {}", dotenv.display()))?;
             writer.write_artifact("outputs.env", &bytes, media_type::TEXT)?;
         }
         Ok(())

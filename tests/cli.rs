@@ -1,11 +1,14 @@
 //! End-to-end tests of the `proofline` binary: the pipeline over the fixture image, the
 //! evidence it leaves, `evidence verify` catching tampering, and exit codes for bad input.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap: a panic is the failure report
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const FIXTURE: &str = "oci:fixtures/images/app:1.0";
-const FIXTURE_DIGEST: &str = "sha256:41e2e10ace0263c87c422fdec942557d4ad10ec4474f294eb35cbed33c3bc0f0";
+const FIXTURE_DIGEST: &str =
+    "sha256:41e2e10ace0263c87c422fdec942557d4ad10ec4474f294eb35cbed33c3bc0f0";
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -17,7 +20,12 @@ fn proofline(args: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_proofline"));
     cmd.args(args).current_dir(root());
     for (k, _) in std::env::vars() {
-        if k.starts_with("GITHUB_") || k.starts_with("CI_") || k.starts_with("PROOFLINE_") || k == "GITLAB_CI" || k == "CI" {
+        if k.starts_with("GITHUB_")
+            || k.starts_with("CI_")
+            || k.starts_with("PROOFLINE_")
+            || k == "GITLAB_CI"
+            || k == "CI"
+        {
             cmd.env_remove(k);
         }
     }
@@ -39,28 +47,50 @@ fn pipeline_on_the_fixture_records_the_image_and_verifies_clean() {
     let o = run_pipeline(&ev);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 
-    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(ev.join("manifest.json")).unwrap()).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ev.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["schema"], "proofline/manifest/v1");
     assert_eq!(manifest["stages"][0]["stage"], "image");
     assert_eq!(manifest["stages"][0]["subject"]["digest"], FIXTURE_DIGEST);
 
-    let record: serde_json::Value = serde_json::from_slice(&std::fs::read(ev.join("image/record.json")).unwrap()).unwrap();
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ev.join("image/record.json")).unwrap()).unwrap();
     assert_eq!(record["schema"], "proofline/record/v1");
     assert_eq!(record["settings"]["platform"], "linux/amd64");
-    let image: serde_json::Value = serde_json::from_slice(&std::fs::read(ev.join("image/image.json")).unwrap()).unwrap();
+    let image: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ev.join("image/image.json")).unwrap()).unwrap();
     assert_eq!(image["digest"], FIXTURE_DIGEST);
     assert_eq!(image["platform"], "linux/amd64");
     assert_eq!(image["layers"].as_array().unwrap().len(), 3);
-    assert!(image["config"]["env"].as_array().unwrap().iter().any(|e| e == "API_TOKEN=***"), "{image}");
-    assert!(!String::from_utf8_lossy(&std::fs::read(ev.join("image/image.json")).unwrap()).contains("fixture-not-a-secret"));
+    assert!(
+        image["config"]["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e == "API_TOKEN=***"),
+        "{image}"
+    );
+    assert!(
+        !String::from_utf8_lossy(&std::fs::read(ev.join("image/image.json")).unwrap())
+            .contains("fixture-not-a-secret")
+    );
 
     let v = proofline(&["evidence", "verify", "--evidence-dir", ev.to_str().unwrap()]);
-    assert_eq!(v.status.code(), Some(0), "{}{}", String::from_utf8_lossy(&v.stdout), stderr(&v));
+    assert_eq!(
+        v.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&v.stdout),
+        stderr(&v)
+    );
 
     // Same input, same evidence (timestamps aside): the image record is deterministic.
     let ev2 = tmp.path().join("evidence2");
     assert_eq!(run_pipeline(&ev2).status.code(), Some(0));
-    assert_eq!(std::fs::read(ev.join("image/image.json")).unwrap(), std::fs::read(ev2.join("image/image.json")).unwrap());
+    assert_eq!(
+        std::fs::read(ev.join("image/image.json")).unwrap(),
+        std::fs::read(ev2.join("image/image.json")).unwrap()
+    );
 }
 
 #[test]
@@ -68,7 +98,16 @@ fn evidence_verify_lists_modified_missing_and_unrecorded_files_and_exits_1() {
     let tmp = tempfile::tempdir().unwrap();
     let ev = tmp.path().join("evidence");
     assert_eq!(run_pipeline(&ev).status.code(), Some(0));
-    let verify = |format: &str| proofline(&["evidence", "verify", "--format", format, "--evidence-dir", ev.to_str().unwrap()]);
+    let verify = |format: &str| {
+        proofline(&[
+            "evidence",
+            "verify",
+            "--format",
+            format,
+            "--evidence-dir",
+            ev.to_str().unwrap(),
+        ])
+    };
 
     std::fs::write(ev.join("image/image.json"), b"{\"digest\":\"forged\"}\n").unwrap();
     std::fs::remove_file(ev.join("image/summary.md")).unwrap();
@@ -76,7 +115,10 @@ fn evidence_verify_lists_modified_missing_and_unrecorded_files_and_exits_1() {
     let o = verify("json");
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(report["modified"][0]["path"], "image/image.json", "{report}");
+    assert_eq!(
+        report["modified"][0]["path"], "image/image.json",
+        "{report}"
+    );
     assert_eq!(report["missing"][0]["path"], "image/summary.md", "{report}");
     assert_eq!(report["unrecorded"][0], "image/extra.txt", "{report}");
     let text = verify("text");
@@ -92,20 +134,56 @@ fn bad_input_exits_2_with_an_error_naming_the_thing() {
     let tmp = tempfile::tempdir().unwrap();
     let ev = tmp.path().join("evidence");
     let cases: &[(&[&str], &str)] = &[
-        (&["image", "ls", "oci:/definitely/not/here"], "/definitely/not/here"),
-        (&["image", "inspect", "oci:fixtures/images/app:no-such-tag"], "no-such-tag"),
-        (&["image", "ls", "--platform", "linux", FIXTURE], "--platform"),
-        (&["image", "inspect", "--platform", "linux/arm64", FIXTURE], "linux/arm64"),
-        (&["image", "ls", "docker-archive:/definitely/not/here.tar"], "here.tar"),
+        (
+            &["image", "ls", "oci:/definitely/not/here"],
+            "/definitely/not/here",
+        ),
+        (
+            &["image", "inspect", "oci:fixtures/images/app:no-such-tag"],
+            "no-such-tag",
+        ),
+        (
+            &["image", "ls", "--platform", "linux", FIXTURE],
+            "--platform",
+        ),
+        (
+            &["image", "inspect", "--platform", "linux/arm64", FIXTURE],
+            "linux/arm64",
+        ),
+        (
+            &["image", "ls", "docker-archive:/definitely/not/here.tar"],
+            "here.tar",
+        ),
         (&["image", "ls", "https://example.com/repo"], "no scheme"),
-        (&["evidence", "verify", "--evidence-dir", "/definitely/not/here"], "/definitely/not/here"),
-        (&["pipeline", "--evidence-dir", ev.to_str().unwrap(), "--image", "oci:/definitely/not/here"], "/definitely/not/here"),
+        (
+            &[
+                "evidence",
+                "verify",
+                "--evidence-dir",
+                "/definitely/not/here",
+            ],
+            "/definitely/not/here",
+        ),
+        (
+            &[
+                "pipeline",
+                "--evidence-dir",
+                ev.to_str().unwrap(),
+                "--image",
+                "oci:/definitely/not/here",
+            ],
+            "/definitely/not/here",
+        ),
         (&["image", "nope"], "nope"),
     ];
     for (args, needle) in cases {
         let o = proofline(args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
-        assert!(stderr(&o).contains(needle), "{args:?}: stderr does not name `{needle}`:\n{}", stderr(&o));
+        assert!(
+            stderr(&o).contains(needle),
+            "{args:?}: stderr does not name `{needle}`:\n{}",
+            stderr(&o)
+        );
         assert!(!stderr(&o).contains("panicked"), "{args:?}");
     }
     // A failed pipeline leaves no stage record claiming work it did not do.
@@ -122,7 +200,11 @@ fn credentials_must_come_in_pairs_and_never_print() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("PROOFLINE_REGISTRY_USERNAME"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("PROOFLINE_REGISTRY_USERNAME"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!stderr(&o).contains("hunter2"));
 }
 
@@ -139,20 +221,30 @@ fn ls_sorted_listing_of_the_fixture() {
     let o = proofline(&["image", "ls", "--sort", FIXTURE]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = String::from_utf8(o.stdout).unwrap();
-    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let paths: Vec<&str> = lines.iter().map(|l| l["path"].as_str().unwrap()).collect();
     let mut sorted = paths.clone();
     sorted.sort();
     assert_eq!(paths, sorted);
     // Whiteouts applied: the deleted docs and motd are gone, the opaque dir holds only the new file.
-    assert!(!paths.iter().any(|p| p.starts_with("/usr/share/doc/netbase")));
+    assert!(
+        !paths
+            .iter()
+            .any(|p| p.starts_with("/usr/share/doc/netbase"))
+    );
     assert!(!paths.contains(&"/etc/motd"));
     assert!(paths.contains(&"/app/config/settings.json"));
     assert!(!paths.contains(&"/app/config/debug.json"));
     assert!(!paths.iter().any(|p| p.contains(".wh.")));
     // Unsorted (streamed) and sorted listings hold the same entries.
     let streamed = proofline(&["image", "ls", FIXTURE]);
-    let mut a: Vec<&str> = std::str::from_utf8(&streamed.stdout).unwrap().lines().collect();
+    let mut a: Vec<&str> = std::str::from_utf8(&streamed.stdout)
+        .unwrap()
+        .lines()
+        .collect();
     a.sort();
     let mut b: Vec<&str> = text.lines().collect();
     b.sort();
@@ -162,7 +254,11 @@ fn ls_sorted_listing_of_the_fixture() {
 
 #[test]
 fn help_texts() {
-    for (name, args) in [("help_root", &["--help"][..]), ("help_image_ls", &["image", "ls", "--help"][..]), ("help_pipeline", &["pipeline", "--help"][..])] {
+    for (name, args) in [
+        ("help_root", &["--help"][..]),
+        ("help_image_ls", &["image", "ls", "--help"][..]),
+        ("help_pipeline", &["pipeline", "--help"][..]),
+    ] {
         let o = proofline(args);
         assert_eq!(o.status.code(), Some(0));
         insta::assert_snapshot!(name, String::from_utf8_lossy(&o.stdout));

@@ -9,13 +9,21 @@ use crate::Outcome;
 use crate::cli::{EvidenceVerifyArgs, Format};
 
 pub(crate) fn verify(args: &EvidenceVerifyArgs) -> anyhow::Result<Outcome> {
-    let dir = EvidenceDir::open_existing(&args.evidence_dir)
-        .with_context(|| format!("opening the evidence directory {}", args.evidence_dir.display()))?;
+    let dir = EvidenceDir::open_existing(&args.evidence_dir).with_context(|| {
+        format!(
+            "opening the evidence directory {}",
+            args.evidence_dir.display()
+        )
+    })?;
     let report = dir.verify()?;
     let mut out = io::stdout().lock();
     match args.format {
         Format::Json => out.write_all(&report.to_json()?)?,
         Format::Text => out.write_all(report.render_text().as_bytes())?,
     }
-    Ok(if report.is_clean() { Outcome::Passed } else { Outcome::Violation })
+    Ok(if report.is_clean() {
+        Outcome::Passed
+    } else {
+        Outcome::Violation
+    })
 }

@@ -42,8 +42,20 @@ pub(crate) fn render_inspect(i: &ImageInspect) -> String {
     }
     let _ = writeln!(s, "platform  {}", id.platform);
     let _ = writeln!(s, "config    {}", id.config_digest);
-    let _ = writeln!(s, "user      {}", c.user.as_deref().filter(|u| !u.is_empty()).unwrap_or("(unset: root)"));
-    let join = |v: &Option<Vec<String>>| v.as_ref().map_or_else(|| "(unset)".to_string(), |v| serde_json::to_string(v).unwrap_or_default());
+    let _ = writeln!(
+        s,
+        "user      {}",
+        c.user
+            .as_deref()
+            .filter(|u| !u.is_empty())
+            .unwrap_or("(unset: root)")
+    );
+    let join = |v: &Option<Vec<String>>| {
+        v.as_ref().map_or_else(
+            || "(unset)".to_string(),
+            |v| serde_json::to_string(v).unwrap_or_default(),
+        )
+    };
     let _ = writeln!(s, "entrypoint {}", join(&c.entrypoint));
     let _ = writeln!(s, "cmd       {}", join(&c.cmd));
     if let Some(w) = &c.working_dir {
@@ -59,7 +71,11 @@ pub(crate) fn render_inspect(i: &ImageInspect) -> String {
         let _ = writeln!(s, "port      {p}");
     }
     for (n, l) in id.layers.iter().enumerate() {
-        let _ = writeln!(s, "layer {n:<3} {} {:>12} B  {}", l.digest, l.size, l.media_type);
+        let _ = writeln!(
+            s,
+            "layer {n:<3} {} {:>12} B  {}",
+            l.digest, l.size, l.media_type
+        );
     }
     s
 }
@@ -123,7 +139,8 @@ pub(crate) fn copy(args: &CopyArgs) -> anyhow::Result<Outcome> {
     let opts = open_options(&args.access)?;
     let src = parse_ref(&args.source)?;
     let dst = parse_ref(&args.destination)?;
-    let report = copy_image(&src, &dst, &opts).with_context(|| format!("copying {src} to {dst}"))?;
+    let report =
+        copy_image(&src, &dst, &opts).with_context(|| format!("copying {src} to {dst}"))?;
     let mut out = io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, &report)?;
     writeln!(out)?;

@@ -23,20 +23,31 @@ pub(crate) fn dispatch(command: Command) -> anyhow::Result<Outcome> {
 
 /// Resolves the image-access flags into the library's options.
 pub(crate) fn open_options(access: &ImageAccessArgs) -> anyhow::Result<OpenOptions> {
-    let platform = access
-        .platform
-        .parse()
-        .with_context(|| format!("--platform `{}`: write os/arch[/variant], e.g. linux/amd64", access.platform))?;
+    let platform = access.platform.parse().with_context(|| {
+        format!(
+            "--platform `{}`: write os/arch[/variant], e.g. linux/amd64",
+            access.platform
+        )
+    })?;
     let credentials = match (&access.registry_username, &access.registry_password) {
         (Some(user), Some(password)) => Some(Credentials::basic(user, password)),
         (None, None) => None,
-        (Some(_), None) => bail!("PROOFLINE_REGISTRY_USERNAME is set but PROOFLINE_REGISTRY_PASSWORD is not: set both, or neither to use ~/.docker/config.json"),
-        (None, Some(_)) => bail!("PROOFLINE_REGISTRY_PASSWORD is set but PROOFLINE_REGISTRY_USERNAME is not: set both, or neither to use ~/.docker/config.json"),
+        (Some(_), None) => bail!(
+            "PROOFLINE_REGISTRY_USERNAME is set but PROOFLINE_REGISTRY_PASSWORD is not: set both, or neither to use ~/.docker/config.json"
+        ),
+        (None, Some(_)) => bail!(
+            "PROOFLINE_REGISTRY_PASSWORD is set but PROOFLINE_REGISTRY_USERNAME is not: set both, or neither to use ~/.docker/config.json"
+        ),
     };
     Ok(OpenOptions {
         platform,
         registry: RegistryOptions {
-            insecure_registries: access.insecure_registry.iter().map(|h| h.trim().to_string()).filter(|h| !h.is_empty()).collect(),
+            insecure_registries: access
+                .insecure_registry
+                .iter()
+                .map(|h| h.trim().to_string())
+                .filter(|h| !h.is_empty())
+                .collect(),
             docker_config: access.docker_config.clone(),
             credentials,
             ..RegistryOptions::default()

@@ -25,8 +25,12 @@ pub(crate) fn run(args: &PipelineArgs) -> anyhow::Result<Outcome> {
         ),
     };
     let opts = open_options(&args.access)?;
-    let dir = EvidenceDir::open(&args.evidence_dir)
-        .with_context(|| format!("opening the evidence directory {}", args.evidence_dir.display()))?;
+    let dir = EvidenceDir::open(&args.evidence_dir).with_context(|| {
+        format!(
+            "opening the evidence directory {}",
+            args.evidence_dir.display()
+        )
+    })?;
     let ci = StageCi::detect(&args.evidence_dir)?;
 
     let mut outcome = Outcome::Passed;

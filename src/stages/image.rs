@@ -22,15 +22,24 @@ struct Settings<'a> {
 }
 
 /// Opens the image, verifies every layer blob, and records `image/image.json`.
-pub(crate) fn run(dir: &EvidenceDir, ci: &StageCi, reference: &str, opts: &OpenOptions) -> anyhow::Result<Record> {
+pub(crate) fn run(
+    dir: &EvidenceDir,
+    ci: &StageCi,
+    reference: &str,
+    opts: &OpenOptions,
+) -> anyhow::Result<Record> {
     let image_ref: ImageRef = reference.parse()?;
     let image = Image::open(&image_ref, opts)?;
     // Every layer read to its end through the verifying reader: the digests we record are
     // the bytes we saw, not just what the manifest claims.
     for layer in image.layers() {
         let mut blob = image.source().open_blob(layer)?;
-        io::copy(&mut blob, &mut io::sink())
-            .map_err(|e| proofline_oci::OciError::io(format!("reading layer {} of {reference}", layer.digest()), e))?;
+        io::copy(&mut blob, &mut io::sink()).map_err(|e| {
+            proofline_oci::OciError::io(
+                format!("reading layer {} of {reference}", layer.digest()),
+                e,
+            )
+        })?;
     }
     let inspect = image.inspect();
     let info = StageInfo::new(STAGE, env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
@@ -54,9 +63,19 @@ pub(crate) fn run(dir: &EvidenceDir, ci: &StageCi, reference: &str, opts: &OpenO
         ("config", id.config_digest.to_string()),
         ("layers", format!("{layers} (every blob verified)")),
     ] {
-        summary.push_str(&format!("| {k} | `{}` |\n", v.replace('|', "\\|").replace('`', "'")));
+        summary.push_str(&format!(
+            "| {k} | `{}` |\n",
+            v.replace('|', "\\|").replace('`', "'")
+        ));
     }
-    ci.publish(&mut writer, &[("image-digest", id.digest.to_string()), ("image-reference", id.reference.clone())], &summary)?;
+    ci.publish(
+        &mut writer,
+        &[
+            ("image-digest", id.digest.to_string()),
+            ("image-reference", id.reference.clone()),
+        ],
+        &summary,
+    )?;
     let record = writer.finish().context("recording the image stage")?;
     tracing::info!("image {} pinned: {}", reference, id.digest);
     Ok(record)

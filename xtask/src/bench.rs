@@ -47,14 +47,19 @@ pub fn run(args: &BenchArgs) -> Result<()> {
 
     let (reference, layout) = match &args.image {
         Some(r) => {
-            let path = r.strip_prefix("oci:").context("--image must be an OCI layout: oci:PATH[:TAG]")?;
+            let path = r
+                .strip_prefix("oci:")
+                .context("--image must be an OCI layout: oci:PATH[:TAG]")?;
             let path = path.rsplit_once(':').map_or(path, |(p, _)| p);
             (r.clone(), PathBuf::from(path))
         }
         None => {
             let dir = root.join("target/bench/host-image");
             if !dir.join("index.json").exists() {
-                eprintln!("building the benchmark image from /usr ({} MiB, once)…", args.host_image_mib);
+                eprintln!(
+                    "building the benchmark image from /usr ({} MiB, once)…",
+                    args.host_image_mib
+                );
                 build_host_image(&dir, args.host_image_mib * 1024 * 1024)?;
             }
             (format!("oci:{}", dir.display()), dir)
@@ -62,7 +67,11 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     };
     let layers = layers_of(&layout)?;
     let compressed: u64 = layers.iter().map(|l| l.size).sum();
-    eprintln!("image {reference}: {} layers, {} MiB compressed", layers.len(), compressed >> 20);
+    eprintln!(
+        "image {reference}: {} layers, {} MiB compressed",
+        layers.len(),
+        compressed >> 20
+    );
 
     // Warm the page cache so both sides read from memory.
     for l in &layers {
@@ -105,11 +114,21 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let ratio = best.as_secs_f64() / floor.as_secs_f64();
     println!("benchmark: proofline image ls {reference}");
     println!("  entries listed         {entries}");
-    println!("  layers                 {} ({} MiB compressed)", layers.len(), compressed >> 20);
-    println!("  floor (one core)       {:.3} s  [{floor_tools}]", floor.as_secs_f64());
+    println!(
+        "  layers                 {} ({} MiB compressed)",
+        layers.len(),
+        compressed >> 20
+    );
+    println!(
+        "  floor (one core)       {:.3} s  [{floor_tools}]",
+        floor.as_secs_f64()
+    );
     println!("  proofline (one core)   {:.3} s", best.as_secs_f64());
     println!("  ratio                  {ratio:.2}x   (target <= 1.30x)");
-    println!("  peak RSS               {:.1} MiB (target < 64 MiB)", peak_kib as f64 / 1024.0);
+    println!(
+        "  peak RSS               {:.1} MiB (target < 64 MiB)",
+        peak_kib as f64 / 1024.0
+    );
     Ok(())
 }
 
@@ -121,10 +140,16 @@ struct Layer {
 
 fn layers_of(layout: &Path) -> Result<Vec<Layer>> {
     let index: serde_json::Value = serde_json::from_slice(&fs::read(layout.join("index.json"))?)?;
-    let manifest_digest = index["manifests"][0]["digest"].as_str().context("index.json has no manifest")?;
-    let manifest: serde_json::Value = serde_json::from_slice(&fs::read(blob_path(layout, manifest_digest)?)?)?;
+    let manifest_digest = index["manifests"][0]["digest"]
+        .as_str()
+        .context("index.json has no manifest")?;
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(blob_path(layout, manifest_digest)?)?)?;
     if manifest.get("layers").is_none() {
-        bail!("{}: the first index entry is not an image manifest (pick a single-platform layout)", layout.display());
+        bail!(
+            "{}: the first index entry is not an image manifest (pick a single-platform layout)",
+            layout.display()
+        );
     }
     manifest["layers"]
         .as_array()
@@ -132,7 +157,10 @@ fn layers_of(layout: &Path) -> Result<Vec<Layer>> {
         .iter()
         .map(|l| {
             Ok(Layer {
-                path: blob_path(layout, l["digest"].as_str().context("layer without digest")?)?,
+                path: blob_path(
+                    layout,
+                    l["digest"].as_str().context("layer without digest")?,
+                )?,
                 size: l["size"].as_u64().unwrap_or(0),
                 media_type: l["mediaType"].as_str().unwrap_or("").to_string(),
             })
@@ -141,7 +169,9 @@ fn layers_of(layout: &Path) -> Result<Vec<Layer>> {
 }
 
 fn blob_path(layout: &Path, digest: &str) -> Result<PathBuf> {
-    let hex = digest.strip_prefix("sha256:").context("only sha256 digests")?;
+    let hex = digest
+        .strip_prefix("sha256:")
+        .context("only sha256 digests")?;
     Ok(layout.join("blobs/sha256").join(hex))
 }
 
@@ -152,7 +182,10 @@ fn floor(layers: &[Layer], cpu: &str, runs: u32) -> Result<(Duration, String)> {
         .into_iter()
         .filter(|c| works(c, "gzip"))
         .collect();
-    let zstd: Vec<&str> = ["zstd -dcq"].into_iter().filter(|c| works(c, "zstd")).collect();
+    let zstd: Vec<&str> = ["zstd -dcq"]
+        .into_iter()
+        .filter(|c| works(c, "zstd"))
+        .collect();
     let hashers: Vec<&str> = ["sha256sum", "openssl dgst -sha256"]
         .into_iter()
         .filter(|c| which(c.split(' ').next().unwrap_or(c)).is_ok())
@@ -170,11 +203,16 @@ fn floor(layers: &[Layer], cpu: &str, runs: u32) -> Result<(Duration, String)> {
                 } else {
                     "cat"
                 };
-                let script = format!("{decompress} < '{}' | {hasher} > /dev/null", layer.path.display());
+                let script = format!(
+                    "{decompress} < '{}' | {hasher} > /dev/null",
+                    layer.path.display()
+                );
                 let mut fastest = Duration::MAX;
                 for _ in 0..runs {
                     let start = Instant::now();
-                    let st = Command::new("taskset").args(["-c", cpu, "sh", "-c", &script]).status()?;
+                    let st = Command::new("taskset")
+                        .args(["-c", cpu, "sh", "-c", &script])
+                        .status()?;
                     if !st.success() {
                         bail!("floor command failed: {script}");
                     }
@@ -193,7 +231,11 @@ fn floor(layers: &[Layer], cpu: &str, runs: u32) -> Result<(Duration, String)> {
 
 /// Whether a decompressor command can decompress a tiny sample of `kind`.
 fn works(cmd: &str, kind: &str) -> bool {
-    let compress = if kind == "gzip" { "printf x | gzip -c" } else { "printf x | zstd -qc" };
+    let compress = if kind == "gzip" {
+        "printf x | gzip -c"
+    } else {
+        "printf x | zstd -qc"
+    };
     Command::new("sh")
         .args(["-c", &format!("{compress} | {cmd} >/dev/null 2>&1")])
         .status()
@@ -210,7 +252,9 @@ fn which(tool: &str) -> Result<PathBuf> {
 
 fn workspace_root() -> Result<PathBuf> {
     let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    here.parent().map(Path::to_path_buf).context("xtask has no parent directory")
+    here.parent()
+        .map(Path::to_path_buf)
+        .context("xtask has no parent directory")
 }
 
 /// Builds an OCI layout of three gzip layers from this machine's /usr (regular files,
@@ -230,7 +274,9 @@ fn build_host_image(dir: &Path, budget: u64) -> Result<()> {
     let mut chunks: Vec<Vec<PathBuf>> = vec![Vec::new()];
     let mut in_chunk = 0u64;
     for f in files {
-        let len = fs::symlink_metadata(&f).map(|m| if m.is_file() { m.len() } else { 0 }).unwrap_or(0);
+        let len = fs::symlink_metadata(&f)
+            .map(|m| if m.is_file() { m.len() } else { 0 })
+            .unwrap_or(0);
         if used + len > budget {
             break;
         }
@@ -247,7 +293,10 @@ fn build_host_image(dir: &Path, budget: u64) -> Result<()> {
     for chunk in chunks {
         let tmp = dir.join("layer.tmp");
         {
-            let gz = flate2::write::GzEncoder::new(BufWriter::new(File::create(&tmp)?), flate2::Compression::default());
+            let gz = flate2::write::GzEncoder::new(
+                BufWriter::new(File::create(&tmp)?),
+                flate2::Compression::default(),
+            );
             let mut tar = tar::Builder::new(gz);
             tar.follow_symlinks(false);
             for f in &chunk {
@@ -290,7 +339,9 @@ fn build_host_image(dir: &Path, budget: u64) -> Result<()> {
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    let Ok(rd) = fs::read_dir(dir) else { return Ok(()) };
+    let Ok(rd) = fs::read_dir(dir) else {
+        return Ok(());
+    };
     out.push(dir.to_path_buf());
     for e in rd.flatten() {
         let p = e.path();

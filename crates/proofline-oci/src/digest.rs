@@ -26,10 +26,22 @@ pub enum DigestParseError {
 /// A blob's bytes did not match what its descriptor promised.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum VerifyError {
-    #[error("digest mismatch for {what}: expected {expected}, got {actual} (the blob is corrupt or was tampered with; fetch it again from a trusted source)")]
-    DigestMismatch { what: String, expected: Digest, actual: Digest },
-    #[error("size mismatch for {what}: descriptor says {expected} bytes, read {actual} (the blob is truncated or padded)")]
-    SizeMismatch { what: String, expected: u64, actual: u64 },
+    #[error(
+        "digest mismatch for {what}: expected {expected}, got {actual} (the blob is corrupt or was tampered with; fetch it again from a trusted source)"
+    )]
+    DigestMismatch {
+        what: String,
+        expected: Digest,
+        actual: Digest,
+    },
+    #[error(
+        "size mismatch for {what}: descriptor says {expected} bytes, read {actual} (the blob is truncated or padded)"
+    )]
+    SizeMismatch {
+        what: String,
+        expected: u64,
+        actual: u64,
+    },
 }
 
 impl Digest {
@@ -40,7 +52,9 @@ impl Digest {
 
     /// Wraps a raw 32-byte SHA-256 output.
     pub fn from_sha256(raw: &[u8]) -> Self {
-        Self { hex: hex::encode(raw) }
+        Self {
+            hex: hex::encode(raw),
+        }
     }
 
     /// The lowercase hex part (without `sha256:`).
@@ -61,15 +75,25 @@ impl FromStr for Digest {
             return Err(DigestParseError::Malformed(s.to_string()));
         };
         if alg != "sha256" {
-            if !alg.is_empty() && alg.bytes().all(|b| b.is_ascii_alphanumeric() || b"+._-".contains(&b)) {
+            if !alg.is_empty()
+                && alg
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+._-".contains(&b))
+            {
                 return Err(DigestParseError::UnsupportedAlgorithm(s.to_string()));
             }
             return Err(DigestParseError::Malformed(s.to_string()));
         }
-        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if hex.len() != 64
+            || !hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             return Err(DigestParseError::Malformed(s.to_string()));
         }
-        Ok(Self { hex: hex.to_string() })
+        Ok(Self {
+            hex: hex.to_string(),
+        })
     }
 }
 
@@ -108,7 +132,11 @@ pub struct HashingReader<R> {
 
 impl<R: Read> HashingReader<R> {
     pub fn new(inner: R) -> Self {
-        Self { inner, hasher: Sha256::new(), count: 0 }
+        Self {
+            inner,
+            hasher: Sha256::new(),
+            count: 0,
+        }
     }
     /// Bytes read so far.
     pub fn count(&self) -> u64 {
@@ -116,7 +144,10 @@ impl<R: Read> HashingReader<R> {
     }
     /// The digest and size of what was read.
     pub fn finish(self) -> (Digest, u64) {
-        (Digest::from_sha256(self.hasher.finalize().as_slice()), self.count)
+        (
+            Digest::from_sha256(self.hasher.finalize().as_slice()),
+            self.count,
+        )
     }
 }
 
@@ -144,8 +175,19 @@ pub struct VerifyingReader<R> {
 
 impl<R: Read> VerifyingReader<R> {
     /// `what` names the blob in errors (e.g. `layer 2 of oci:./img`).
-    pub fn new(inner: R, what: impl Into<String>, expected: Digest, expected_size: Option<u64>) -> Self {
-        Self { inner: HashingReader::new(inner), what: what.into(), expected, expected_size, verified: false }
+    pub fn new(
+        inner: R,
+        what: impl Into<String>,
+        expected: Digest,
+        expected_size: Option<u64>,
+    ) -> Self {
+        Self {
+            inner: HashingReader::new(inner),
+            what: what.into(),
+            expected,
+            expected_size,
+            verified: false,
+        }
     }
 
     fn check_end(&mut self) -> io::Result<()> {
@@ -153,14 +195,22 @@ impl<R: Read> VerifyingReader<R> {
             return Ok(());
         }
         let actual_size = self.inner.count;
-        if let Some(expected) = self.expected_size {
-            if actual_size != expected {
-                return Err(invalid(VerifyError::SizeMismatch { what: self.what.clone(), expected, actual: actual_size }));
-            }
+        if let Some(expected) = self.expected_size
+            && actual_size != expected
+        {
+            return Err(invalid(VerifyError::SizeMismatch {
+                what: self.what.clone(),
+                expected,
+                actual: actual_size,
+            }));
         }
         let actual = Digest::from_sha256(self.inner.hasher.clone().finalize().as_slice());
         if actual != self.expected {
-            return Err(invalid(VerifyError::DigestMismatch { what: self.what.clone(), expected: self.expected.clone(), actual }));
+            return Err(invalid(VerifyError::DigestMismatch {
+                what: self.what.clone(),
+                expected: self.expected.clone(),
+                actual,
+            }));
         }
         self.verified = true;
         Ok(())
@@ -177,10 +227,14 @@ impl<R: Read> Read for VerifyingReader<R> {
             return Ok(0);
         }
         let n = self.inner.read(buf)?;
-        if let Some(expected) = self.expected_size {
-            if self.inner.count > expected {
-                return Err(invalid(VerifyError::SizeMismatch { what: self.what.clone(), expected, actual: self.inner.count }));
-            }
+        if let Some(expected) = self.expected_size
+            && self.inner.count > expected
+        {
+            return Err(invalid(VerifyError::SizeMismatch {
+                what: self.what.clone(),
+                expected,
+                actual: self.inner.count,
+            }));
         }
         if n == 0 {
             self.check_end()?;
@@ -197,6 +251,7 @@ pub fn digest_reader(reader: impl Read) -> io::Result<(Digest, u64)> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -211,9 +266,18 @@ mod tests {
 
     #[test]
     fn rejects_malformed_and_other_algorithms() {
-        assert!(matches!("sha256:ABC".parse::<Digest>(), Err(DigestParseError::Malformed(_))));
-        assert!(matches!("sha512:abcd".parse::<Digest>(), Err(DigestParseError::UnsupportedAlgorithm(_))));
-        assert!(matches!("nocolon".parse::<Digest>(), Err(DigestParseError::Malformed(_))));
+        assert!(matches!(
+            "sha256:ABC".parse::<Digest>(),
+            Err(DigestParseError::Malformed(_))
+        ));
+        assert!(matches!(
+            "sha512:abcd".parse::<Digest>(),
+            Err(DigestParseError::UnsupportedAlgorithm(_))
+        ));
+        assert!(matches!(
+            "nocolon".parse::<Digest>(),
+            Err(DigestParseError::Malformed(_))
+        ));
         let upper = EMPTY.to_uppercase().replace("SHA256", "sha256");
         assert!(upper.parse::<Digest>().is_err());
     }
@@ -229,11 +293,17 @@ mod tests {
     #[test]
     fn verifying_reader_rejects_tampered_truncated_and_padded_blobs() {
         let mut out = Vec::new();
-        let err = VerifyingReader::new(&b"hellO"[..], "t", Digest::of(b"hello"), Some(5)).read_to_end(&mut out).unwrap_err();
+        let err = VerifyingReader::new(&b"hellO"[..], "t", Digest::of(b"hello"), Some(5))
+            .read_to_end(&mut out)
+            .unwrap_err();
         assert!(err.to_string().contains("digest mismatch for t"), "{err}");
-        let err = VerifyingReader::new(&b"hell"[..], "t", Digest::of(b"hello"), Some(5)).read_to_end(&mut out).unwrap_err();
+        let err = VerifyingReader::new(&b"hell"[..], "t", Digest::of(b"hello"), Some(5))
+            .read_to_end(&mut out)
+            .unwrap_err();
         assert!(err.to_string().contains("size mismatch"), "{err}");
-        let err = VerifyingReader::new(&b"hello!"[..], "t", Digest::of(b"hello"), Some(5)).read_to_end(&mut out).unwrap_err();
+        let err = VerifyingReader::new(&b"hello!"[..], "t", Digest::of(b"hello"), Some(5))
+            .read_to_end(&mut out)
+            .unwrap_err();
         assert!(err.to_string().contains("size mismatch"), "{err}");
     }
 }

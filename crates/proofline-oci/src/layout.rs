@@ -583,15 +583,7 @@ impl LayoutSink {
     }
 
     fn store_manifest(&self, m: &RawManifest) -> Result<(), OciError> {
-        let actual = Digest::of(&m.bytes);
-        if actual != m.digest {
-            return Err(VerifyError::DigestMismatch {
-                what: format!("manifest written to {}", self.name),
-                expected: m.digest.clone(),
-                actual,
-            }
-            .into());
-        }
+        m.verify(format!("manifest written to {}", self.name))?;
         self.write_blob(&m.digest, m.bytes.len() as u64, &mut m.bytes.as_slice())
     }
 }

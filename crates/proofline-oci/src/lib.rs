@@ -21,7 +21,13 @@ pub use store::{ImageSink, ImageSource, RawManifest};
 
 pub use archive::{ArchiveFlavour, DockerArchive, DockerArchiveSink};
 pub use copy::{CopyReport, copy, copy_image, copy_with_mount};
-pub use fs::{Entry, EntryType, WalkOptions, WalkReport, WalkStats, Walker, Warning, WarningCode, resolve_in_root};
-pub use image::{ConfigSummary, Image, ImageIdentity, ImageInspect, LayerIdentity, OpenOptions, Platform, open_sink, open_source};
+pub use fs::{
+    Entry, EntryType, WalkOptions, WalkReport, WalkStats, Walker, Warning, WarningCode,
+    resolve_in_root,
+};
+pub use image::{
+    ConfigSummary, Image, ImageIdentity, ImageInspect, LayerIdentity, OpenOptions, Platform,
+    open_sink, open_source,
+};
 pub use layer::{Budget, Compression, DEFAULT_MAX_UNCOMPRESSED_BYTES};
 pub use layout::{LayoutSink, OciLayout};

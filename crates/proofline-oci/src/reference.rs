@@ -12,7 +12,10 @@ use crate::error::OciError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImageRef {
     /// An OCI image layout directory.
-    Layout { path: PathBuf, selector: Option<Selector> },
+    Layout {
+        path: PathBuf,
+        selector: Option<Selector>,
+    },
     /// A `docker save` tarball (legacy or OCI flavour).
     DockerArchive { path: PathBuf },
     /// A repository on a registry.
@@ -80,7 +83,10 @@ impl fmt::Display for ImageRef {
 }
 
 fn invalid(reference: &str, reason: impl Into<String>) -> OciError {
-    OciError::InvalidReference { reference: reference.to_string(), reason: reason.into() }
+    OciError::InvalidReference {
+        reference: reference.to_string(),
+        reason: reason.into(),
+    }
 }
 
 fn valid_tag(t: &str) -> bool {
@@ -89,7 +95,8 @@ fn valid_tag(t: &str) -> bool {
     !b.is_empty()
         && b.len() <= 128
         && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || b"._-".contains(c))
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || b"._-".contains(c))
 }
 
 fn valid_repository(r: &str) -> bool {
@@ -100,7 +107,8 @@ fn valid_repository(r: &str) -> bool {
             !b.is_empty()
                 && b[0].is_ascii_lowercase() | b[0].is_ascii_digit()
                 && (b[b.len() - 1].is_ascii_lowercase() || b[b.len() - 1].is_ascii_digit())
-                && b.iter().all(|x| x.is_ascii_lowercase() || x.is_ascii_digit() || b"._-".contains(x))
+                && b.iter()
+                    .all(|x| x.is_ascii_lowercase() || x.is_ascii_digit() || b"._-".contains(x))
                 && !c.contains("..")
                 && !c.contains("___")
         })
@@ -112,12 +120,18 @@ impl FromStr for ImageRef {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if let Some(rest) = s.strip_prefix("oci:") {
             if rest.is_empty() {
-                return Err(invalid(s, "the layout path is empty; write oci:PATH[:TAG|@sha256:DIGEST]"));
+                return Err(invalid(
+                    s,
+                    "the layout path is empty; write oci:PATH[:TAG|@sha256:DIGEST]",
+                ));
             }
             // `@sha256:` selects by digest; otherwise the last `:` after the final `/` is a tag.
             if let Some((path, digest)) = rest.rsplit_once('@') {
                 let digest: Digest = digest.parse()?;
-                return Ok(ImageRef::Layout { path: path.into(), selector: Some(Selector::Digest(digest)) });
+                return Ok(ImageRef::Layout {
+                    path: path.into(),
+                    selector: Some(Selector::Digest(digest)),
+                });
             }
             let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
             if let Some(colon) = rest[last_slash..].rfind(':') {
@@ -128,18 +142,30 @@ impl FromStr for ImageRef {
                 if tag.is_empty() {
                     return Err(invalid(s, "the tag after `:` is empty"));
                 }
-                return Ok(ImageRef::Layout { path: path.into(), selector: Some(Selector::Tag(tag.to_string())) });
+                return Ok(ImageRef::Layout {
+                    path: path.into(),
+                    selector: Some(Selector::Tag(tag.to_string())),
+                });
             }
-            return Ok(ImageRef::Layout { path: rest.into(), selector: None });
+            return Ok(ImageRef::Layout {
+                path: rest.into(),
+                selector: None,
+            });
         }
         if let Some(rest) = s.strip_prefix("docker-archive:") {
             if rest.is_empty() {
-                return Err(invalid(s, "the archive path is empty; write docker-archive:PATH"));
+                return Err(invalid(
+                    s,
+                    "the archive path is empty; write docker-archive:PATH",
+                ));
             }
             return Ok(ImageRef::DockerArchive { path: rest.into() });
         }
         if s.contains("://") {
-            return Err(invalid(s, "a registry reference has no scheme; write HOST[:PORT]/REPO[:TAG][@sha256:DIGEST]"));
+            return Err(invalid(
+                s,
+                "a registry reference has no scheme; write HOST[:PORT]/REPO[:TAG][@sha256:DIGEST]",
+            ));
         }
         parse_registry(s).map(ImageRef::Registry)
     }
@@ -158,14 +184,19 @@ fn parse_registry(s: &str) -> Result<RegistryRef, OciError> {
         }
         None => (name, None),
     };
-    if let Some(t) = &tag {
-        if !valid_tag(t) {
-            return Err(invalid(s, format!("`{t}` is not a valid tag (letters, digits, `_`, `.`, `-`; at most 128)")));
-        }
+    if let Some(t) = &tag
+        && !valid_tag(t)
+    {
+        return Err(invalid(
+            s,
+            format!("`{t}` is not a valid tag (letters, digits, `_`, `.`, `-`; at most 128)"),
+        ));
     }
     // The first component is a registry host when it has a `.` or `:` or is `localhost`.
     let (registry, repository) = match name.split_once('/') {
-        Some((first, rest)) if first.contains('.') || first.contains(':') || first == "localhost" => {
+        Some((first, rest))
+            if first.contains('.') || first.contains(':') || first == "localhost" =>
+        {
             (first.to_string(), rest.to_string())
         }
         _ => ("docker.io".to_string(), name.to_string()),
@@ -178,13 +209,21 @@ fn parse_registry(s: &str) -> Result<RegistryRef, OciError> {
     if !valid_repository(&repository) {
         return Err(invalid(
             s,
-            format!("`{repository}` is not a valid repository name (lowercase letters, digits and separators); an OCI layout is written oci:PATH and a docker save tarball docker-archive:PATH"),
+            format!(
+                "`{repository}` is not a valid repository name (lowercase letters, digits and separators); an OCI layout is written oci:PATH and a docker save tarball docker-archive:PATH"
+            ),
         ));
     }
-    Ok(RegistryRef { registry, repository, tag, digest })
+    Ok(RegistryRef {
+        registry,
+        repository,
+        tag,
+        digest,
+    })
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -194,15 +233,24 @@ mod tests {
     fn layout_references() {
         assert_eq!(
             "oci:./img".parse::<ImageRef>().unwrap(),
-            ImageRef::Layout { path: "./img".into(), selector: None }
+            ImageRef::Layout {
+                path: "./img".into(),
+                selector: None
+            }
         );
         assert_eq!(
             "oci:/a/b:1.0".parse::<ImageRef>().unwrap(),
-            ImageRef::Layout { path: "/a/b".into(), selector: Some(Selector::Tag("1.0".into())) }
+            ImageRef::Layout {
+                path: "/a/b".into(),
+                selector: Some(Selector::Tag("1.0".into()))
+            }
         );
         assert_eq!(
             format!("oci:img@{D}").parse::<ImageRef>().unwrap(),
-            ImageRef::Layout { path: "img".into(), selector: Some(Selector::Digest(D.parse().unwrap())) }
+            ImageRef::Layout {
+                path: "img".into(),
+                selector: Some(Selector::Digest(D.parse().unwrap()))
+            }
         );
         assert!("oci:".parse::<ImageRef>().is_err());
         assert!("oci:img:".parse::<ImageRef>().is_err());
@@ -212,7 +260,9 @@ mod tests {
     fn archive_references() {
         assert_eq!(
             "docker-archive:/tmp/x.tar".parse::<ImageRef>().unwrap(),
-            ImageRef::DockerArchive { path: "/tmp/x.tar".into() }
+            ImageRef::DockerArchive {
+                path: "/tmp/x.tar".into()
+            }
         );
     }
 
@@ -223,22 +273,44 @@ mod tests {
             other => panic!("{other:?}"),
         };
         let a = r("127.0.0.1:5000/app/web:1.0");
-        assert_eq!((a.registry.as_str(), a.repository.as_str(), a.tag.as_deref()), ("127.0.0.1:5000", "app/web", Some("1.0")));
+        assert_eq!(
+            (a.registry.as_str(), a.repository.as_str(), a.tag.as_deref()),
+            ("127.0.0.1:5000", "app/web", Some("1.0"))
+        );
         assert_eq!(a.reference(), "1.0");
         let b = r(&format!("ghcr.io/o/r@{D}"));
         assert_eq!(b.reference(), D);
         assert_eq!(b.tag, None);
         let c = r(&format!("localhost/x:t@{D}"));
-        assert_eq!((c.registry.as_str(), c.tag.as_deref()), ("localhost", Some("t")));
+        assert_eq!(
+            (c.registry.as_str(), c.tag.as_deref()),
+            ("localhost", Some("t"))
+        );
         assert_eq!(c.reference(), D, "a digest wins over a tag");
         let d = r("debian");
-        assert_eq!((d.registry.as_str(), d.repository.as_str(), d.reference().as_str()), ("docker.io", "library/debian", "latest"));
-        assert_eq!(r("127.0.0.1:5000/app:1").to_string(), "127.0.0.1:5000/app:1");
+        assert_eq!(
+            (
+                d.registry.as_str(),
+                d.repository.as_str(),
+                d.reference().as_str()
+            ),
+            ("docker.io", "library/debian", "latest")
+        );
+        assert_eq!(
+            r("127.0.0.1:5000/app:1").to_string(),
+            "127.0.0.1:5000/app:1"
+        );
     }
 
     #[test]
     fn bad_registry_references_name_the_problem() {
-        for bad in ["Upper/Case", "host.io/repo:bad tag", "https://x.io/a", "h.io/a@sha256:zz", ""] {
+        for bad in [
+            "Upper/Case",
+            "host.io/repo:bad tag",
+            "https://x.io/a",
+            "h.io/a@sha256:zz",
+            "",
+        ] {
             let err = bad.parse::<ImageRef>().unwrap_err().to_string();
             assert!(!err.is_empty(), "{bad}");
         }

@@ -5,7 +5,7 @@ use std::io::Read;
 
 use oci_spec::image::Descriptor;
 
-use crate::digest::Digest;
+use crate::digest::{Digest, VerifyError};
 use crate::error::OciError;
 
 /// Largest manifest or index we accept (the distribution spec's recommended 4 MiB limit).
@@ -20,6 +20,21 @@ pub struct RawManifest {
     /// SHA-256 of `bytes`, already verified against what the store promised.
     pub digest: Digest,
     pub bytes: Vec<u8>,
+}
+
+impl RawManifest {
+    /// Checks that the bytes hash to `digest` (before a sink stores them under that name).
+    pub fn verify(&self, what: impl Into<String>) -> Result<(), VerifyError> {
+        let actual = Digest::of(&self.bytes);
+        if actual != self.digest {
+            return Err(VerifyError::DigestMismatch {
+                what: what.into(),
+                expected: self.digest.clone(),
+                actual,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// A readable image store, bound to one repository / layout / archive.
@@ -43,13 +58,21 @@ pub trait ImageSource: Send + Sync {
     fn read_small_blob(&self, desc: &Descriptor) -> Result<Vec<u8>, OciError> {
         let size = desc.size();
         if size > MAX_MANIFEST_BYTES {
-            return Err(OciError::TooLarge { what: format!("blob {} in {}", desc.digest(), self.describe()), limit: MAX_MANIFEST_BYTES });
+            return Err(OciError::TooLarge {
+                what: format!("blob {} in {}", desc.digest(), self.describe()),
+                limit: MAX_MANIFEST_BYTES,
+            });
         }
         let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
         self.open_blob(desc)?
             .take(MAX_MANIFEST_BYTES + 1)
             .read_to_end(&mut out)
-            .map_err(|e| OciError::io(format!("reading blob {} from {}", desc.digest(), self.describe()), e))?;
+            .map_err(|e| {
+                OciError::io(
+                    format!("reading blob {} from {}", desc.digest(), self.describe()),
+                    e,
+                )
+            })?;
         Ok(out)
     }
 }
@@ -64,7 +87,12 @@ pub trait ImageSink: Send + Sync {
     /// Stores a blob, verifying digest and size while it streams; nothing partial is left
     /// behind on failure. `source_repository` lets a registry try a cross-repository mount
     /// when source and destination are on the same registry.
-    fn put_blob(&self, desc: &Descriptor, reader: &mut dyn Read, source_repository: Option<&str>) -> Result<(), OciError>;
+    fn put_blob(
+        &self,
+        desc: &Descriptor,
+        reader: &mut dyn Read,
+        source_repository: Option<&str>,
+    ) -> Result<(), OciError>;
 
     /// Stores a manifest or index by digest, and under `tag` when one is given.
     fn put_manifest(&self, manifest: &RawManifest, tag: Option<&str>) -> Result<(), OciError>;

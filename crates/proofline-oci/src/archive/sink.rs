@@ -12,7 +12,7 @@ use oci_spec::image::{Descriptor, ImageManifest};
 use serde_json::{Value, json};
 use tempfile::NamedTempFile;
 
-use crate::digest::{Digest, VerifyError, VerifyingReader};
+use crate::digest::{Digest, VerifyingReader};
 use crate::error::OciError;
 use crate::image::media;
 use crate::layout::{REF_NAME, descriptor_digest};
@@ -153,15 +153,7 @@ impl DockerArchiveSink {
     }
 
     fn store_manifest(&self, state: &mut State, m: &RawManifest) -> Result<(), OciError> {
-        let actual = Digest::of(&m.bytes);
-        if actual != m.digest {
-            return Err(VerifyError::DigestMismatch {
-                what: format!("manifest written to {}", self.name),
-                expected: m.digest.clone(),
-                actual,
-            }
-            .into());
-        }
+        m.verify(format!("manifest written to {}", self.name))?;
         self.append_blob(
             state,
             &m.digest,
