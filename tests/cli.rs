@@ -264,3 +264,27 @@ fn help_texts() {
         insta::assert_snapshot!(name, String::from_utf8_lossy(&o.stdout));
     }
 }
+
+#[test]
+fn a_failed_rerun_keeps_the_evidence_of_the_previous_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ev = tmp.path().join("evidence");
+    assert_eq!(run_pipeline(&ev).status.code(), Some(0));
+    let before = std::fs::read(ev.join("image/record.json")).unwrap();
+    let o = proofline(&[
+        "pipeline",
+        "--evidence-dir",
+        ev.to_str().unwrap(),
+        "--image",
+        "oci:/definitely/not/here",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(std::fs::read(ev.join("image/record.json")).unwrap(), before);
+    let v = proofline(&["evidence", "verify", "--evidence-dir", ev.to_str().unwrap()]);
+    assert_eq!(
+        v.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&v.stdout)
+    );
+}

@@ -95,15 +95,23 @@ impl EvidenceDir {
         Ok(self.root.join(stage))
     }
 
-    /// Begins a stage: removes the stage's previous directory (record and artifacts) and its
-    /// manifest entry, so evidence never claims a result the current run did not produce, then
-    /// returns a writer whose output appears under `<stage>/` only when it finishes.
+    /// Begins a stage: returns a writer whose output replaces `<stage>/` only when it
+    /// finishes. The previous run's record and artifacts stay in place until then, so a run
+    /// that fails midway never destroys evidence (its exit code says it failed; the record
+    /// left is the previous run's, with that run's subject and timestamps).
     pub fn begin_stage(&self, info: StageInfo) -> Result<StageWriter> {
         info.validate()?;
-        {
-            let _lock = DirLock::acquire(&self.root)?;
-            if self.remove_stage_locked(&info.stage)? {
-                self.write_manifest_locked()?;
+        // Fail before any work when the stage's place is one `finish` would refuse.
+        let path = self.root.join(&info.stage);
+        if let Some(meta) = lstat(&path)? {
+            if meta.file_type().is_symlink() {
+                return Err(EvidenceError::SymlinkRefused { path });
+            }
+            if !meta.is_dir() {
+                return Err(EvidenceError::WrongFileType {
+                    path,
+                    expected: "directory",
+                });
             }
         }
         StageWriter::new(self.clone(), info)

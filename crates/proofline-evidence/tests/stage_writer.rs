@@ -52,18 +52,28 @@ fn output_is_invisible_until_finish_and_dropped_on_failure() {
 }
 
 #[test]
-fn begin_removes_the_previous_output_and_its_manifest_entry() {
+fn a_failed_rerun_keeps_the_previous_evidence_and_a_finished_one_replaces_it() {
     let (_tmp, dir) = fixed_dir();
     run_image(&dir);
+    let before = dir.read_record("image").unwrap();
+    let mut w = dir.begin_stage(info("image")).unwrap();
+    w.write_artifact("other.json", b"{}", media_type::JSON)
+        .unwrap();
+    drop(w); // the rerun failed midway
+    assert_eq!(dir.read_record("image").unwrap(), before);
     assert_eq!(dir.read_manifest().unwrap().stages.len(), 1);
-    let w = dir.begin_stage(info("image")).unwrap();
-    assert!(!dir.path().join("image").exists());
-    assert!(dir.read_manifest().unwrap().stages.is_empty());
-    drop(w);
-    assert!(matches!(
-        dir.read_record("image"),
-        Err(EvidenceError::NoRecord { .. })
-    ));
+    assert!(dir.verify().unwrap().is_clean());
+
+    let mut w = dir.begin_stage(info("image")).unwrap();
+    w.write_artifact("other.json", b"{}", media_type::JSON)
+        .unwrap();
+    let after = w.finish().unwrap();
+    assert_eq!(after.artifacts.len(), 1);
+    assert_eq!(after.artifacts[0].path, "image/other.json");
+    assert!(
+        !dir.path().join("image/image.json").exists(),
+        "the old artifacts are gone with the old record"
+    );
     assert!(dir.verify().unwrap().is_clean());
 }
 
