@@ -2,3 +2,4 @@
 //! own trust store accepts, and (later) what the forge says about protection and reviews.
 
 pub mod signature;
+pub mod commits;

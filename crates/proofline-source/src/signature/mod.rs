@@ -83,3 +83,4 @@ pub fn kind_of(signature: &[u8]) -> Option<SignatureKind> {
         _ => None,
     }
 }
+pub mod pgp;
