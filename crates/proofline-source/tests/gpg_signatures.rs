@@ -406,3 +406,59 @@ fn trust_store_errors_name_the_file_and_the_fix() {
     let err = PgpTrustStore::load(&missing).unwrap_err();
     assert!(err.to_string().contains("missing.asc") && err.to_string().contains("--gpg-keys"));
 }
+
+// --- x509 (gitsign / gpgsm): identified and the signer certificate reported, not verified. ---
+
+#[test]
+fn x509_signed_commit_is_identified_with_the_signer_certificate_san() {
+    use proofline_source::signature::x509::identify_x509;
+
+    let repo = Repo::new();
+    let dir = TempDir::new().unwrap();
+    let (key, cert) = (dir.path().join("k.pem"), dir.path().join("c.pem"));
+    run(Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "30", "-subj", "/CN=Dana"])
+        .args(["-addext", "subjectAltName=email:dana@example.com,URI:https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert));
+    // A gpgsm stand-in: CMS detached signature over stdin, armored as gpgsm/gitsign do.
+    let program = dir.path().join("fake-gpgsm");
+    std::fs::write(
+        &program,
+        format!(
+            "#!/bin/sh\nopenssl cms -sign -binary -signer {} -inkey {} -outform PEM | sed 's/BEGIN CMS/BEGIN SIGNED MESSAGE/; s/END CMS/END SIGNED MESSAGE/'\nprintf '\\n[GNUPG:] SIG_CREATED D 19 8 00 0 X\\n' >&2\n",
+            cert.display(),
+            key.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&program, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    run(repo.git().args(["-c", "gpg.format=x509", "-c", &format!("gpg.x509.program={}", program.display())]).args([
+        "-c",
+        "user.signingkey=dana@example.com",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-S",
+        "-m",
+        "gitsign-like",
+    ]));
+
+    let c = commit(&repo, "HEAD");
+    let sig = c.signature.expect("signed");
+    assert_eq!(sig.kind, Some(SignatureKind::X509));
+    let signer = identify_x509(&sig.signature).unwrap();
+    assert_eq!(signer.subject, "CN=Dana");
+    assert_eq!(
+        signer.san,
+        vec!["dana@example.com".to_string(), "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main".to_string()]
+    );
+    assert_eq!(signer.oidc_issuer, None);
+    let der = Command::new("openssl").args(["x509", "-outform", "DER", "-in"]).arg(&cert).output().unwrap().stdout;
+    use sha2::Digest;
+    assert_eq!(signer.fingerprint, hex::encode_upper(sha2::Sha256::digest(&der)));
+
+    assert!(identify_x509(b"-----BEGIN SIGNED MESSAGE-----\nAAAA\n-----END SIGNED MESSAGE-----\n").is_err());
+}

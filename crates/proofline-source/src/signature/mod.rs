@@ -84,3 +84,4 @@ pub fn kind_of(signature: &[u8]) -> Option<SignatureKind> {
     }
 }
 pub mod pgp;
+pub mod x509;
