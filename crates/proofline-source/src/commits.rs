@@ -16,13 +16,32 @@ pub enum CommitsError {
     )]
     Open { path: PathBuf, source: git2::Error },
     #[error("{}", revision_message(repo, rev, *shallow, source))]
-    Revision { repo: PathBuf, rev: String, shallow: bool, source: git2::Error },
+    Revision {
+        repo: PathBuf,
+        rev: String,
+        shallow: bool,
+        source: git2::Error,
+    },
     #[error("cannot walk the history of {repo} for {rev}: {source}")]
-    Walk { repo: PathBuf, rev: String, source: git2::Error },
+    Walk {
+        repo: PathBuf,
+        rev: String,
+        source: git2::Error,
+    },
     #[error("cannot read object {sha} in {repo}: {source}")]
-    Object { repo: PathBuf, sha: String, source: git2::Error },
-    #[error("{rev} in {repo} is a {found}, not an annotated tag; lightweight tags cannot be signed, create one with `git tag -s`")]
-    NotATag { repo: PathBuf, rev: String, found: String },
+    Object {
+        repo: PathBuf,
+        sha: String,
+        source: git2::Error,
+    },
+    #[error(
+        "{rev} in {repo} is a {found}, not an annotated tag; lightweight tags cannot be signed, create one with `git tag -s`"
+    )]
+    NotATag {
+        repo: PathBuf,
+        rev: String,
+        found: String,
+    },
 }
 
 fn revision_message(repo: &Path, rev: &str, shallow: bool, source: &git2::Error) -> String {
@@ -53,7 +72,10 @@ impl Selection {
     pub fn parse(spec: &str) -> Self {
         match spec.split_once("..") {
             Some((from, to)) if !from.is_empty() && !to.is_empty() && !to.starts_with('.') => {
-                Self::Range { from: from.to_string(), to: to.to_string() }
+                Self::Range {
+                    from: from.to_string(),
+                    to: to.to_string(),
+                }
             }
             _ => Self::Single(spec.to_string()),
         }
@@ -165,15 +187,23 @@ pub struct CommitSource {
 
 impl std::fmt::Debug for CommitSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CommitSource").field("path", &self.path).finish()
+        f.debug_struct("CommitSource")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
 impl CommitSource {
     /// Opens `--repo PATH` (the work tree or the `.git` directory; no upward search).
     pub fn open(path: &Path) -> Result<Self, CommitsError> {
-        let repo = Repository::open(path).map_err(|source| CommitsError::Open { path: path.to_path_buf(), source })?;
-        Ok(Self { repo, path: path.to_path_buf() })
+        let repo = Repository::open(path).map_err(|source| CommitsError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(Self {
+            repo,
+            path: path.to_path_buf(),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -210,7 +240,11 @@ impl CommitSource {
                 let from_oid = self.resolve(from)?;
                 let to_oid = self.resolve(to)?;
                 let spec = format!("{from}..{to}");
-                let walk_err = |source| CommitsError::Walk { repo: self.path.clone(), rev: spec.clone(), source };
+                let walk_err = |source| CommitsError::Walk {
+                    repo: self.path.clone(),
+                    rev: spec.clone(),
+                    source,
+                };
                 let mut walk = self.repo.revwalk().map_err(walk_err)?;
                 walk.set_sorting(Sort::TOPOLOGICAL).map_err(walk_err)?;
                 walk.push(to_oid).map_err(walk_err)?;
@@ -218,9 +252,16 @@ impl CommitSource {
                 walk.collect::<Result<Vec<_>, _>>().map_err(walk_err)?
             }
         };
-        let commits = oids.into_iter().map(|oid| self.commit_info(oid)).collect::<Result<Vec<_>, _>>()?;
+        let commits = oids
+            .into_iter()
+            .map(|oid| self.commit_info(oid))
+            .collect::<Result<Vec<_>, _>>()?;
         let grafted = commits.iter().filter(|c| c.grafted).count();
-        Ok(CommitList { commits, shallow: self.repo.is_shallow(), grafted })
+        Ok(CommitList {
+            commits,
+            shallow: self.repo.is_shallow(),
+            grafted,
+        })
     }
 
     /// One commit by revision.
@@ -230,15 +271,25 @@ impl CommitSource {
     }
 
     fn commit_info(&self, oid: Oid) -> Result<CommitInfo, CommitsError> {
-        let obj_err = |source| CommitsError::Object { repo: self.path.clone(), sha: oid.to_string(), source };
+        let obj_err = |source| CommitsError::Object {
+            repo: self.path.clone(),
+            sha: oid.to_string(),
+            source,
+        };
         let commit = self.repo.find_commit(oid).map_err(obj_err)?;
         // Parents from the raw object: libgit2 hides a shallow commit's parents (grafts).
         let odb = self.repo.odb().map_err(obj_err)?;
         let raw = odb.read(oid).map_err(obj_err)?;
         let parents = raw_parents(raw.data());
-        let grafted = parents.iter().any(|p| Oid::from_str(p).map(|p| !odb.exists(p)).unwrap_or(true));
+        let grafted = parents
+            .iter()
+            .any(|p| Oid::from_str(p).map(|p| !odb.exists(p)).unwrap_or(true));
         let signature = match self.repo.extract_signature(&oid, None) {
-            Ok((sig, payload)) => Some(SignedPayload { kind: kind_of(&sig), signature: sig.to_vec(), payload: payload.to_vec() }),
+            Ok((sig, payload)) => Some(SignedPayload {
+                kind: kind_of(&sig),
+                signature: sig.to_vec(),
+                payload: payload.to_vec(),
+            }),
             Err(e) if e.code() == ErrorCode::NotFound => None,
             Err(source) => return Err(obj_err(source)),
         };
@@ -248,7 +299,8 @@ impl CommitSource {
             parents,
             author: Person::from_sig(&commit.author()),
             committer: Person::from_sig(&commit.committer()),
-            summary: String::from_utf8_lossy(commit.summary_bytes().unwrap_or_default()).into_owned(),
+            summary: String::from_utf8_lossy(commit.summary_bytes().unwrap_or_default())
+                .into_owned(),
             signature,
             grafted,
         })
@@ -257,20 +309,31 @@ impl CommitSource {
     /// An annotated tag (`v1.0`, `refs/tags/v1.0` or its sha) and the signature ending its
     /// message, with the signed payload (the tag object up to the signature), as git checks it.
     pub fn tag(&self, rev: &str) -> Result<TagInfo, CommitsError> {
-        let obj = self.repo.revparse_single(rev).map_err(|source| CommitsError::Revision {
-            repo: self.path.clone(),
-            rev: rev.to_string(),
-            shallow: self.repo.is_shallow(),
-            source,
-        })?;
+        let obj = self
+            .repo
+            .revparse_single(rev)
+            .map_err(|source| CommitsError::Revision {
+                repo: self.path.clone(),
+                rev: rev.to_string(),
+                shallow: self.repo.is_shallow(),
+                source,
+            })?;
         let Some(tag) = obj.as_tag() else {
             return Err(CommitsError::NotATag {
                 repo: self.path.clone(),
                 rev: rev.to_string(),
-                found: obj.kind().map(|k| k.str()).unwrap_or("unknown object").to_string(),
+                found: obj
+                    .kind()
+                    .map(|k| k.str())
+                    .unwrap_or("unknown object")
+                    .to_string(),
             });
         };
-        let obj_err = |source| CommitsError::Object { repo: self.path.clone(), sha: tag.id().to_string(), source };
+        let obj_err = |source| CommitsError::Object {
+            repo: self.path.clone(),
+            sha: tag.id().to_string(),
+            source,
+        };
         let odb = self.repo.odb().map_err(obj_err)?;
         let raw = odb.read(tag.id()).map_err(obj_err)?;
         let data = raw.data();
@@ -278,7 +341,11 @@ impl CommitSource {
             Some(start) => {
                 let sig = &data[start..];
                 (
-                    Some(SignedPayload { kind: kind_of(sig), signature: sig.to_vec(), payload: data[..start].to_vec() }),
+                    Some(SignedPayload {
+                        kind: kind_of(sig),
+                        signature: sig.to_vec(),
+                        payload: data[..start].to_vec(),
+                    }),
                     message_of(&data[..start]),
                 )
             }
@@ -312,8 +379,11 @@ fn raw_parents(data: &[u8]) -> Vec<String> {
 /// Start of the signature block of a tag: like git's `parse_signed_buffer`, the last line that
 /// begins a PGP, SSH or x509 signature.
 fn signature_start(data: &[u8]) -> Option<usize> {
-    const MARKERS: [&[u8]; 3] =
-        [b"-----BEGIN PGP SIGNATURE-----", b"-----BEGIN SSH SIGNATURE-----", b"-----BEGIN SIGNED MESSAGE-----"];
+    const MARKERS: [&[u8]; 3] = [
+        b"-----BEGIN PGP SIGNATURE-----",
+        b"-----BEGIN SSH SIGNATURE-----",
+        b"-----BEGIN SIGNED MESSAGE-----",
+    ];
     let mut found = None;
     let mut pos = 0;
     while pos < data.len() {

@@ -13,13 +13,26 @@ fn git(dir: &Path) -> Command {
     cmd.current_dir(dir)
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .args(["-c", "user.name=Alice Example", "-c", "user.email=alice@example.com", "-c", "commit.gpgsign=false"]);
+        .args([
+            "-c",
+            "user.name=Alice Example",
+            "-c",
+            "user.email=alice@example.com",
+            "-c",
+            "commit.gpgsign=false",
+        ]);
     cmd
 }
 
 fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(out.status.success(), "{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -53,12 +66,16 @@ fn history_with_merge(dir: &Path) -> (String, String) {
 fn range_lists_commits_in_git_rev_list_topo_order_including_the_merge() {
     let repo = init();
     let (m2, head) = history_with_merge(repo.path());
-    let expected: Vec<String> = run(git(repo.path()).args(["rev-list", "--topo-order", &format!("{m2}..{head}")]))
-        .lines()
-        .map(str::to_string)
-        .collect();
+    let expected: Vec<String> =
+        run(git(repo.path()).args(["rev-list", "--topo-order", &format!("{m2}..{head}")]))
+            .lines()
+            .map(str::to_string)
+            .collect();
 
-    let list = CommitSource::open(repo.path()).unwrap().commits(&Selection::parse(&format!("{m2}..main"))).unwrap();
+    let list = CommitSource::open(repo.path())
+        .unwrap()
+        .commits(&Selection::parse(&format!("{m2}..main")))
+        .unwrap();
     let shas: Vec<String> = list.commits.iter().map(|c| c.sha.clone()).collect();
     assert_eq!(shas, expected);
     assert_eq!(shas.len(), 4);
@@ -106,7 +123,13 @@ fn single_commit_carries_tree_parents_people_and_summary() {
 
 #[test]
 fn selection_parses_ranges_and_single_revisions() {
-    assert_eq!(Selection::parse("a..b"), Selection::Range { from: "a".into(), to: "b".into() });
+    assert_eq!(
+        Selection::parse("a..b"),
+        Selection::Range {
+            from: "a".into(),
+            to: "b".into()
+        }
+    );
     assert_eq!(Selection::parse("HEAD"), Selection::Single("HEAD".into()));
     assert_eq!(Selection::parse("a...b"), Selection::Single("a...b".into()));
 }
@@ -127,7 +150,15 @@ fn shallow_clone_counts_commits_whose_parents_are_missing() {
     // Both branches at depth 2: m3, m2 and f3, f2 (f2's parent f1 is not fetched).
     let clone = TempDir::new().unwrap();
     let url = format!("file://{}", o.display());
-    run(git(clone.path()).args(["clone", "-q", "--depth", "2", "--no-single-branch", &url, "c"]));
+    run(git(clone.path()).args([
+        "clone",
+        "-q",
+        "--depth",
+        "2",
+        "--no-single-branch",
+        &url,
+        "c",
+    ]));
     let path = clone.path().join("c");
 
     let source = CommitSource::open(&path).unwrap();
@@ -136,7 +167,9 @@ fn shallow_clone_counts_commits_whose_parents_are_missing() {
     assert!(list.shallow);
     assert_eq!(list.grafted, 0, "the head's parent was fetched");
 
-    let list = source.commits(&Selection::parse("origin/main..origin/feature")).unwrap();
+    let list = source
+        .commits(&Selection::parse("origin/main..origin/feature"))
+        .unwrap();
     let summaries: Vec<&str> = list.commits.iter().map(|c| c.summary.as_str()).collect();
     assert_eq!(summaries, vec!["f3", "f2"]);
     assert_eq!(list.grafted, 1);
@@ -144,7 +177,12 @@ fn shallow_clone_counts_commits_whose_parents_are_missing() {
     // A grafted commit keeps its recorded parent.
     assert_eq!(list.commits[1].parents.len(), 1);
     let note = list.unreachable_note().unwrap();
-    assert!(note.starts_with("1 commit(s)") && note.contains("could not be reached") && note.contains("fetch-depth: 0"), "{note}");
+    assert!(
+        note.starts_with("1 commit(s)")
+            && note.contains("could not be reached")
+            && note.contains("fetch-depth: 0"),
+        "{note}"
+    );
 }
 
 #[test]
@@ -162,10 +200,18 @@ fn depth_one_clone_names_the_missing_revision_and_the_fix() {
     assert_eq!(list.grafted, 1);
     assert!(list.commits[0].grafted);
 
-    let err = source.commits(&Selection::parse(&format!("{first}..HEAD"))).unwrap_err();
-    assert!(matches!(err, CommitsError::Revision { shallow: true, .. }), "{err:?}");
+    let err = source
+        .commits(&Selection::parse(&format!("{first}..HEAD")))
+        .unwrap_err();
+    assert!(
+        matches!(err, CommitsError::Revision { shallow: true, .. }),
+        "{err:?}"
+    );
     let msg = err.to_string();
-    assert!(msg.contains(&first) && msg.contains("fetch-depth: 0"), "{msg}");
+    assert!(
+        msg.contains(&first) && msg.contains("fetch-depth: 0"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -173,11 +219,21 @@ fn errors_name_the_repository_and_the_fix() {
     let dir = TempDir::new().unwrap();
     let missing = dir.path().join("nope");
     let err = CommitSource::open(&missing).unwrap_err().to_string();
-    assert!(err.contains(&missing.display().to_string()) && err.contains("--repo"), "{err}");
+    assert!(
+        err.contains(&missing.display().to_string()) && err.contains("--repo"),
+        "{err}"
+    );
 
     let repo = init();
     commit(repo.path(), "one");
-    let err = CommitSource::open(repo.path()).unwrap().commit("deadbeef").unwrap_err().to_string();
-    assert!(err.contains("deadbeef") && err.contains(&repo.path().display().to_string()), "{err}");
+    let err = CommitSource::open(repo.path())
+        .unwrap()
+        .commit("deadbeef")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("deadbeef") && err.contains(&repo.path().display().to_string()),
+        "{err}"
+    );
     assert!(err.contains("git fetch"), "{err}");
 }

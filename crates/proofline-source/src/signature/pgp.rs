@@ -23,14 +23,21 @@ pub const KEY_FILE_EXTENSIONS: [&str; 3] = ["asc", "gpg", "pub"];
 #[derive(Debug, thiserror::Error)]
 pub enum PgpKeysError {
     #[error("cannot read OpenPGP keys from {path}: {source}; check the --gpg-keys path")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(
         "{path} holds no OpenPGP public key ({detail}); export keys with `gpg --armor --export KEYID > FILE`"
     )]
     Parse { path: PathBuf, detail: String },
-    #[error("{path} holds a secret key; give only public keys (`gpg --armor --export`, not --export-secret-keys)")]
+    #[error(
+        "{path} holds a secret key; give only public keys (`gpg --armor --export`, not --export-secret-keys)"
+    )]
     SecretKey { path: PathBuf },
-    #[error("the directory {path} has no *.asc, *.gpg or *.pub file; put one exported public key per file there")]
+    #[error(
+        "the directory {path} has no *.asc, *.gpg or *.pub file; put one exported public key per file there"
+    )]
     EmptyDir { path: PathBuf },
 }
 
@@ -58,23 +65,33 @@ impl PgpTrustStore {
     /// whose `*.asc`, `*.gpg` and `*.pub` files are read (not recursively, in name order).
     pub fn load(path: &Path) -> Result<Self, PgpKeysError> {
         let mut store = Self::new();
-        let meta = fs::metadata(path).map_err(|source| PgpKeysError::Read { path: path.to_path_buf(), source })?;
+        let meta = fs::metadata(path).map_err(|source| PgpKeysError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         if meta.is_dir() {
-            let entries = fs::read_dir(path).map_err(|source| PgpKeysError::Read { path: path.to_path_buf(), source })?;
+            let entries = fs::read_dir(path).map_err(|source| PgpKeysError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
             let mut files = Vec::new();
             for entry in entries {
-                let entry = entry.map_err(|source| PgpKeysError::Read { path: path.to_path_buf(), source })?;
+                let entry = entry.map_err(|source| PgpKeysError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
                 let file = entry.path();
-                let wanted = file
-                    .extension()
-                    .and_then(|e| e.to_str())
-                    .is_some_and(|e| KEY_FILE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
+                let wanted = file.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                    KEY_FILE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str())
+                });
                 if wanted && file.is_file() {
                     files.push(file);
                 }
             }
             if files.is_empty() {
-                return Err(PgpKeysError::EmptyDir { path: path.to_path_buf() });
+                return Err(PgpKeysError::EmptyDir {
+                    path: path.to_path_buf(),
+                });
             }
             files.sort();
             for file in files {
@@ -88,7 +105,10 @@ impl PgpTrustStore {
 
     /// Adds every public key of one file.
     pub fn add_file(&mut self, path: &Path) -> Result<(), PgpKeysError> {
-        let bytes = fs::read(path).map_err(|source| PgpKeysError::Read { path: path.to_path_buf(), source })?;
+        let bytes = fs::read(path).map_err(|source| PgpKeysError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         self.add_bytes(&bytes, path)
     }
 
@@ -97,14 +117,23 @@ impl PgpTrustStore {
         let certs = Certificate::load(&mut &bytes[..]).map_err(|e| {
             let detail = e.to_string();
             if detail.contains("TSK") {
-                PgpKeysError::SecretKey { path: source.to_path_buf() }
+                PgpKeysError::SecretKey {
+                    path: source.to_path_buf(),
+                }
             } else {
-                PgpKeysError::Parse { path: source.to_path_buf(), detail }
+                PgpKeysError::Parse {
+                    path: source.to_path_buf(),
+                    detail,
+                }
             }
         })?;
         for cert in certs {
             let checked = Checked::new(cert.clone());
-            self.certs.push(TrustedCert { cert, checked, source: source.to_path_buf() });
+            self.certs.push(TrustedCert {
+                cert,
+                checked,
+                source: source.to_path_buf(),
+            });
         }
         Ok(())
     }
@@ -120,7 +149,10 @@ impl PgpTrustStore {
 
     /// Primary key fingerprints (uppercase hex), in load order.
     pub fn fingerprints(&self) -> Vec<String> {
-        self.certs.iter().map(|c| fingerprint_hex(&c.cert)).collect()
+        self.certs
+            .iter()
+            .map(|c| fingerprint_hex(&c.cert))
+            .collect()
     }
 
     /// The file a certificate was loaded from, by primary fingerprint.
@@ -158,15 +190,23 @@ pub fn verify_pgp(signature_armored: &[u8], payload: &[u8], trust: &PgpTrustStor
     let sigs = match rpgpie::signature::load(&mut &signature_armored[..]) {
         Ok(sigs) if !sigs.is_empty() => sigs,
         Ok(_) => {
-            return Verdict::new(SignatureStatus::BadSignature, kind).with_detail("the signature block holds no OpenPGP signature");
+            return Verdict::new(SignatureStatus::BadSignature, kind)
+                .with_detail("the signature block holds no OpenPGP signature");
         }
         Err(e) => {
-            return Verdict::new(SignatureStatus::BadSignature, kind).with_detail(format!("malformed OpenPGP signature: {e}"));
+            return Verdict::new(SignatureStatus::BadSignature, kind)
+                .with_detail(format!("malformed OpenPGP signature: {e}"));
         }
     };
-    let mut verdicts: Vec<Verdict> = sigs.iter().map(|sig| verify_one(sig, payload, trust)).collect();
+    let mut verdicts: Vec<Verdict> = sigs
+        .iter()
+        .map(|sig| verify_one(sig, payload, trust))
+        .collect();
     // Several signatures (rare): one good one is enough; otherwise report the first failure.
-    if let Some(pos) = verdicts.iter().position(|v| v.status == SignatureStatus::Verified) {
+    if let Some(pos) = verdicts
+        .iter()
+        .position(|v| v.status == SignatureStatus::Verified)
+    {
         return verdicts.swap_remove(pos);
     }
     verdicts.swap_remove(0)
@@ -185,20 +225,27 @@ fn issuer_text(sig: &Signature) -> String {
 fn matches_key(sig: &Signature, key: &impl KeyDetails) -> bool {
     let fp = key.fingerprint();
     let id = key.legacy_key_id();
-    sig.issuer_fingerprint().iter().any(|f| **f == fp) || sig.issuer_key_id().iter().any(|k| **k == id)
+    sig.issuer_fingerprint().iter().any(|f| **f == fp)
+        || sig.issuer_key_id().iter().any(|k| **k == id)
 }
 
 fn component_of(sig: &Signature, spk: &SignedPublicKey) -> Option<Component> {
     if matches_key(sig, &spk.primary_key) {
         return Some(Component::Primary);
     }
-    spk.public_subkeys.iter().position(|sk| matches_key(sig, &sk.key)).map(Component::Subkey)
+    spk.public_subkeys
+        .iter()
+        .position(|sk| matches_key(sig, &sk.key))
+        .map(Component::Subkey)
 }
 
 fn rfc3339(ts: Timestamp) -> String {
     time::OffsetDateTime::from_unix_timestamp(i64::from(ts.as_secs()))
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_else(|| ts.as_secs().to_string())
 }
 
@@ -206,7 +253,8 @@ fn verify_one(sig: &Signature, payload: &[u8], trust: &PgpTrustStore) -> Verdict
     let kind = Some(SignatureKind::Gpg);
     let issuer = issuer_text(sig);
     let Some(created) = sig.created() else {
-        return Verdict::new(SignatureStatus::BadSignature, kind).with_detail("the signature has no creation time");
+        return Verdict::new(SignatureStatus::BadSignature, kind)
+            .with_detail("the signature has no creation time");
     };
 
     let candidates: Vec<(&TrustedCert, Component)> = trust
@@ -216,8 +264,9 @@ fn verify_one(sig: &Signature, payload: &[u8], trust: &PgpTrustStore) -> Verdict
         .collect();
     let Some(&(first, component)) = candidates.first() else {
         let fp = sig.issuer_fingerprint().first().map(|fp| format!("{fp:X}"));
-        let mut v = Verdict::new(SignatureStatus::UnknownKey, kind)
-            .with_detail(format!("no certificate in the --gpg-keys trust store holds the signing key {issuer}"));
+        let mut v = Verdict::new(SignatureStatus::UnknownKey, kind).with_detail(format!(
+            "no certificate in the --gpg-keys trust store holds the signing key {issuer}"
+        ));
         if let Some(fp) = fp {
             v = v.with_fingerprint(fp);
         }
@@ -225,9 +274,14 @@ fn verify_one(sig: &Signature, payload: &[u8], trust: &PgpTrustStore) -> Verdict
     };
 
     for (tc, _) in &candidates {
-        match rpgpie::detached::verify(payload, std::slice::from_ref(sig), std::slice::from_ref(&tc.cert)) {
+        match rpgpie::detached::verify(
+            payload,
+            std::slice::from_ref(sig),
+            std::slice::from_ref(&tc.cert),
+        ) {
             Ok(verified) if !verified.is_empty() => {
-                let mut v = Verdict::new(SignatureStatus::Verified, kind).with_fingerprint(fingerprint_hex(&tc.cert));
+                let mut v = Verdict::new(SignatureStatus::Verified, kind)
+                    .with_fingerprint(fingerprint_hex(&tc.cert));
                 if let Some(uid) = primary_user_id(&tc.checked) {
                     v = v.with_signer(uid);
                 }
@@ -246,7 +300,9 @@ fn verify_one(sig: &Signature, payload: &[u8], trust: &PgpTrustStore) -> Verdict
     let fingerprint = fingerprint_hex(&first.cert);
     let signer = primary_user_id(&first.checked);
     let verdict = |status: SignatureStatus, detail: String| {
-        let mut v = Verdict::new(status, kind).with_fingerprint(fingerprint.clone()).with_detail(detail);
+        let mut v = Verdict::new(status, kind)
+            .with_fingerprint(fingerprint.clone())
+            .with_detail(detail);
         if let Some(s) = &signer {
             v = v.with_signer(s.clone());
         }
@@ -261,13 +317,21 @@ fn verify_one(sig: &Signature, payload: &[u8], trust: &PgpTrustStore) -> Verdict
     if let Err(e) = crypto {
         return verdict(
             SignatureStatus::BadSignature,
-            format!("the signature by {issuer} does not match the signed content (changed after signing?): {e}"),
+            format!(
+                "the signature by {issuer} does not match the signed content (changed after signing?): {e}"
+            ),
         );
     }
 
     // 2. Revocation at the signature time (a hard revocation is active at every time).
     if first.checked.revoked_at(created) || hard_revoked(&spk.details.revocation_signatures) {
-        return verdict(SignatureStatus::RevokedKey, format!("the certificate {fingerprint} is revoked{}", reason(&spk.details.revocation_signatures)));
+        return verdict(
+            SignatureStatus::RevokedKey,
+            format!(
+                "the certificate {fingerprint} is revoked{}",
+                reason(&spk.details.revocation_signatures)
+            ),
+        );
     }
     if let Component::Subkey(i) = component {
         let revs: Vec<Signature> = spk.public_subkeys[i]
@@ -278,13 +342,19 @@ fn verify_one(sig: &Signature, payload: &[u8], trust: &PgpTrustStore) -> Verdict
             .cloned()
             .collect();
         if !revs.is_empty() {
-            return verdict(SignatureStatus::RevokedKey, format!("the signing subkey {issuer} is revoked{}", reason(&revs)));
+            return verdict(
+                SignatureStatus::RevokedKey,
+                format!("the signing subkey {issuer} is revoked{}", reason(&revs)),
+            );
         }
     }
 
     // 3. Expiry at the signature time.
     let primary_created = spk.primary_key.created_at();
-    if let Some(d) = first.checked.active_certificate_self_signature_at(created).and_then(Signature::key_expiration_time)
+    if let Some(d) = first
+        .checked
+        .active_certificate_self_signature_at(created)
+        .and_then(Signature::key_expiration_time)
         && d.as_secs() != 0
     {
         let expired = u64::from(primary_created.as_secs()) + u64::from(d.as_secs());
@@ -293,7 +363,9 @@ fn verify_one(sig: &Signature, payload: &[u8], trust: &PgpTrustStore) -> Verdict
                 SignatureStatus::ExpiredKey,
                 format!(
                     "the key {fingerprint} expired at {} but the signature was made at {}",
-                    rfc3339(Timestamp::from_secs(u32::try_from(expired).unwrap_or(u32::MAX))),
+                    rfc3339(Timestamp::from_secs(
+                        u32::try_from(expired).unwrap_or(u32::MAX)
+                    )),
                     rfc3339(created)
                 ),
             );
@@ -316,7 +388,9 @@ fn verify_one(sig: &Signature, payload: &[u8], trust: &PgpTrustStore) -> Verdict
                     SignatureStatus::ExpiredKey,
                     format!(
                         "the signing subkey {issuer} expired at {} but the signature was made at {}",
-                        rfc3339(Timestamp::from_secs(u32::try_from(expired).unwrap_or(u32::MAX))),
+                        rfc3339(Timestamp::from_secs(
+                            u32::try_from(expired).unwrap_or(u32::MAX)
+                        )),
                         rfc3339(created)
                     ),
                 );
@@ -333,7 +407,10 @@ fn verify_one(sig: &Signature, payload: &[u8], trust: &PgpTrustStore) -> Verdict
         "the key is not valid for data signatures at the signature time (no signing capability or binding, or an algorithm our policy rejects)"
             .to_string()
     };
-    verdict(SignatureStatus::BadSignature, format!("signature by {issuer} rejected: {why}"))
+    verdict(
+        SignatureStatus::BadSignature,
+        format!("signature by {issuer} rejected: {why}"),
+    )
 }
 
 /// rpgpie's rule: a revocation is hard unless its reason is "retired", "superseded" or
@@ -342,16 +419,22 @@ fn rpgpie_is_hard(sig: &Signature) -> bool {
     use ::pgp::packet::RevocationCode;
     !matches!(
         sig.revocation_reason_code(),
-        Some(RevocationCode::KeyRetired) | Some(RevocationCode::CertUserIdInvalid) | Some(RevocationCode::KeySuperseded)
+        Some(RevocationCode::KeyRetired)
+            | Some(RevocationCode::CertUserIdInvalid)
+            | Some(RevocationCode::KeySuperseded)
     )
 }
 
 fn hard_revoked(revocations: &[Signature]) -> bool {
-    revocations.iter().any(|s| s.typ() == Some(SignatureType::KeyRevocation) && rpgpie_is_hard(s))
+    revocations
+        .iter()
+        .any(|s| s.typ() == Some(SignatureType::KeyRevocation) && rpgpie_is_hard(s))
 }
 
 fn reason(revocations: &[Signature]) -> String {
-    let Some(sig) = revocations.first() else { return String::new() };
+    let Some(sig) = revocations.first() else {
+        return String::new();
+    };
     let code = sig.revocation_reason_code().map(|c| format!("{c:?}"));
     let text = sig
         .revocation_reason_string()

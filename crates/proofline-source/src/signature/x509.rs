@@ -25,7 +25,9 @@ pub enum X509Error {
     Pem(String),
     #[error("the x509 signature is not a CMS SignedData: {0}")]
     Cms(String),
-    #[error("the x509 signature carries no certificate for its signer; gitsign and gpgsm embed it, was it stripped?")]
+    #[error(
+        "the x509 signature carries no certificate for its signer; gitsign and gpgsm embed it, was it stripped?"
+    )]
     NoSignerCertificate,
 }
 
@@ -48,9 +50,13 @@ pub struct X509Signer {
 /// Reads the signer certificate of an armored x509 commit/tag signature
 /// (`-----BEGIN SIGNED MESSAGE-----` or `PKCS7`/`CMS`).
 pub fn identify_x509(signature_armored: &[u8]) -> Result<X509Signer, X509Error> {
-    let (_label, der) = x509_cert::der::pem::decode_vec(signature_armored).map_err(|e| X509Error::Pem(e.to_string()))?;
+    let (_label, der) = x509_cert::der::pem::decode_vec(signature_armored)
+        .map_err(|e| X509Error::Pem(e.to_string()))?;
     let ci = ContentInfo::from_der(&der).map_err(|e| X509Error::Cms(e.to_string()))?;
-    let sd: SignedData = ci.content.decode_as().map_err(|e| X509Error::Cms(e.to_string()))?;
+    let sd: SignedData = ci
+        .content
+        .decode_as()
+        .map_err(|e| X509Error::Cms(e.to_string()))?;
     let certs: Vec<&Certificate> = sd
         .certificates
         .as_ref()
@@ -64,20 +70,26 @@ pub fn identify_x509(signature_armored: &[u8]) -> Result<X509Signer, X509Error> 
                 .collect()
         })
         .unwrap_or_default();
-    let signer = sd.signer_infos.0.iter().next().ok_or(X509Error::NoSignerCertificate)?;
+    let signer = sd
+        .signer_infos
+        .0
+        .iter()
+        .next()
+        .ok_or(X509Error::NoSignerCertificate)?;
     let cert = certs
         .iter()
         .copied()
         .find(|cert| match &signer.sid {
             SignerIdentifier::IssuerAndSerialNumber(ias) => {
-                cert.tbs_certificate.issuer == ias.issuer && cert.tbs_certificate.serial_number == ias.serial_number
+                cert.tbs_certificate.issuer == ias.issuer
+                    && cert.tbs_certificate.serial_number == ias.serial_number
             }
-            SignerIdentifier::SubjectKeyIdentifier(ski) => cert
-                .tbs_certificate
-                .extensions
-                .iter()
-                .flatten()
-                .any(|e| e.extn_id.to_string() == "2.5.29.14" && e.extn_value.as_bytes().ends_with(ski.0.as_bytes())),
+            SignerIdentifier::SubjectKeyIdentifier(ski) => {
+                cert.tbs_certificate.extensions.iter().flatten().any(|e| {
+                    e.extn_id.to_string() == "2.5.29.14"
+                        && e.extn_value.as_bytes().ends_with(ski.0.as_bytes())
+                })
+            }
         })
         .ok_or(X509Error::NoSignerCertificate)?;
     Ok(describe(cert))
@@ -107,7 +119,10 @@ fn describe(cert: &Certificate) -> X509Signer {
             oidc_issuer = Some(String::from_utf8_lossy(ext.extn_value.as_bytes()).into_owned());
         }
     }
-    let fingerprint = cert.to_der().map(|der| hex::encode_upper(Sha256::digest(&der))).unwrap_or_default();
+    let fingerprint = cert
+        .to_der()
+        .map(|der| hex::encode_upper(Sha256::digest(&der)))
+        .unwrap_or_default();
     X509Signer {
         subject: cert.tbs_certificate.subject.to_string(),
         issuer: cert.tbs_certificate.issuer.to_string(),
