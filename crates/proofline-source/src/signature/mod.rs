@@ -85,3 +85,5 @@ pub fn kind_of(signature: &[u8]) -> Option<SignatureKind> {
 }
 pub mod pgp;
 pub mod x509;
+pub mod allowed_signers;
+pub mod ssh;
