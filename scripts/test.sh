@@ -10,6 +10,7 @@ declare -A need=(
   [docker-registry]=docker-registry
   [jq]=jq
   [curl]=curl
+  [openssl]=openssl
   [skopeo]=skopeo
   [htpasswd]=apache2-utils
   [gpg]=gnupg

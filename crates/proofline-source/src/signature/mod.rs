@@ -53,7 +53,13 @@ pub struct Verdict {
 impl Verdict {
     /// A verdict with just a status and kind.
     pub fn new(status: SignatureStatus, kind: Option<SignatureKind>) -> Self {
-        Self { status, kind, signer: None, fingerprint: None, detail: None }
+        Self {
+            status,
+            kind,
+            signer: None,
+            fingerprint: None,
+            detail: None,
+        }
     }
 
     pub fn with_signer(mut self, signer: impl Into<String>) -> Self {
@@ -79,11 +85,13 @@ pub fn kind_of(signature: &[u8]) -> Option<SignatureKind> {
     match first.trim() {
         "-----BEGIN PGP SIGNATURE-----" | "-----BEGIN PGP MESSAGE-----" => Some(SignatureKind::Gpg),
         "-----BEGIN SSH SIGNATURE-----" => Some(SignatureKind::Ssh),
-        "-----BEGIN SIGNED MESSAGE-----" | "-----BEGIN PKCS7-----" | "-----BEGIN CMS-----" => Some(SignatureKind::X509),
+        "-----BEGIN SIGNED MESSAGE-----" | "-----BEGIN PKCS7-----" | "-----BEGIN CMS-----" => {
+            Some(SignatureKind::X509)
+        }
         _ => None,
     }
 }
-pub mod pgp;
-pub mod x509;
 pub mod allowed_signers;
+pub mod pgp;
 pub mod ssh;
+pub mod x509;
