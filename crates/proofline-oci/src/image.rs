@@ -106,6 +106,15 @@ impl Platform {
             && (self.variant.is_none() || self.effective_variant() == other.effective_variant())
     }
 
+    /// The platform an image config declares.
+    fn of_config(config: &ImageConfiguration) -> Platform {
+        Platform {
+            os: config.os().to_string(),
+            architecture: config.architecture().to_string(),
+            variant: config.variant().clone(),
+        }
+    }
+
     fn of_descriptor(d: &Descriptor) -> Option<Platform> {
         d.platform().as_ref().map(|p| Platform {
             os: p.os().to_string(),
@@ -334,11 +343,7 @@ impl Image {
         // A single-platform image (no index to choose from) must still be the platform asked
         // for: reading an arm64 image when linux/amd64 was requested would put the wrong
         // image's evidence on record.
-        let actual = Platform {
-            os: config.os().to_string(),
-            architecture: config.architecture().to_string(),
-            variant: config.variant().clone(),
-        };
+        let actual = Platform::of_config(&config);
         if index.is_none() && !opts.platform.matches(&actual) {
             return Err(OciError::PlatformNotFound {
                 wanted: opts.platform.to_string(),
@@ -397,11 +402,7 @@ impl Image {
     }
     /// The platform the config declares.
     pub fn platform(&self) -> Platform {
-        Platform {
-            os: self.config.os().to_string(),
-            architecture: self.config.architecture().to_string(),
-            variant: self.config.variant().clone(),
-        }
+        Platform::of_config(&self.config)
     }
 
     pub fn identity(&self) -> ImageIdentity {
