@@ -1,0 +1,2 @@
+//! GitHub through octocrab: commit verification, classic protection and rulesets merged,
+//! reviews and CODEOWNERS errors.

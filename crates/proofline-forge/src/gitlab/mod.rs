@@ -1,0 +1,1 @@
+//! GitLab through reqwest: commit signatures, protected branches, push rules and approvals.
