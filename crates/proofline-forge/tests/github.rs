@@ -904,6 +904,64 @@ async fn reviews_are_read_across_three_pages() {
     assert_eq!(review.code_owner_approved, None);
 }
 
+/// A list that never ends (every page links to another) is read to the page cap and reported as
+/// not read to the end, never judged on its first pages.
+#[tokio::test]
+async fn endless_pagination_stops_at_the_cap_and_is_indeterminate() {
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        PULL,
+        reply_fixture(200, "get-pull-request.200.derived.json"),
+    )
+    .await;
+    let reviews = fixture_json("list-pull-request-reviews.200.mixed.derived.json");
+    let next = format!(
+        "<{}{REVIEWS}?per_page=100&page=2>; rel=\"next\"",
+        server.uri()
+    );
+    mount(
+        &server,
+        REVIEWS,
+        reply(200, &reviews).insert_header("link", next.as_str()),
+    )
+    .await;
+
+    let view = view(&server, &review_query()).await;
+    let why = view.review.as_ref().unwrap().indeterminate().unwrap();
+    assert_eq!(why.source, format!("GET {REVIEWS}"));
+    assert!(why.reason.contains("past 30 pages"), "{}", why.reason);
+    assert!(why.grant.contains("3000 items"), "{}", why.grant);
+    assert_eq!(requests_to(&server, REVIEWS).await, 30);
+}
+
+/// A `next` link to another host is refused: the token is never sent elsewhere.
+#[tokio::test]
+async fn next_link_outside_the_api_is_refused() {
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        PULL,
+        reply_fixture(200, "get-pull-request.200.derived.json"),
+    )
+    .await;
+    mount(
+        &server,
+        REVIEWS,
+        reply(200, &Value::Array(Vec::new())).insert_header(
+            "link",
+            "<https://elsewhere.example/steal?page=2>; rel=\"next\"",
+        ),
+    )
+    .await;
+
+    let error = client(&server).view(&review_query()).await.unwrap_err();
+    assert!(
+        matches!(&error, ForgeError::UnreadableResponse { reason, .. } if reason.contains("outside the API base")),
+        "{error:?}"
+    );
+}
+
 /// A review list edited from the fixture: octocat approves the head, then requests changes;
 /// hubot approves, and that approval is dismissed; other_user requests changes, then approves,
 /// then only comments.

@@ -40,3 +40,11 @@ pub(super) const PULL_REQUESTS: &str = "a token with the repository permission \
 pub(super) fn retry_later(why: &str) -> String {
     format!("nothing to grant: {why}; run again later")
 }
+
+/// A list longer than we read.
+pub(super) fn too_long() -> String {
+    format!(
+        "nothing to grant: the list is longer than the {} items we read, so it was not judged",
+        super::transport::MAX_PAGES * super::transport::PER_PAGE
+    )
+}

@@ -15,7 +15,7 @@ use proofline_ci::Secret;
 use crate::model::{ForgeKind, ForgeQuery, ForgeView, Indeterminate};
 use crate::{ForgeError, RetryPolicy};
 
-use transport::{FORGE, Failure, TOKEN_VARIABLE, Transport};
+use transport::{FORGE, Failure, FailureKind, TOKEN_VARIABLE, Transport};
 
 /// Connecting to the API host must succeed within this.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -211,19 +211,19 @@ fn encode_query(value: &str) -> String {
 /// Why a request's fact is indeterminate: the forge's answer, and `grant` as the fix (or "retry
 /// later" when we stopped retrying a rate limit or a server error).
 fn indeterminate(failure: &Failure, grant: &str) -> Indeterminate {
-    match &failure.retry_later {
-        Some(why) => Indeterminate {
-            source: failure.request.clone(),
-            http_status: failure.status,
-            reason: format!("{} ({why}); retry later", failure.message),
-            grant: grants::retry_later(why),
-        },
-        None => Indeterminate {
-            source: failure.request.clone(),
-            http_status: failure.status,
-            reason: failure.message.clone(),
-            grant: grant.to_owned(),
-        },
+    let (reason, grant) = match &failure.kind {
+        FailureKind::Answered => (failure.message.clone(), grant.to_owned()),
+        FailureKind::GaveUp(why) => (
+            format!("{} ({why}); retry later", failure.message),
+            grants::retry_later(why),
+        ),
+        FailureKind::TooLong => (failure.message.clone(), grants::too_long()),
+    };
+    Indeterminate {
+        source: failure.request.clone(),
+        http_status: failure.status,
+        reason,
+        grant,
     }
 }
 

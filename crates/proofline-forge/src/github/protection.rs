@@ -198,8 +198,7 @@ pub(super) async fn protection(
 /// GitHub's answer for a branch without classic protection (old and current error formats share
 /// the message; only `documentation_url` and the `status` field differ).
 fn is_branch_not_protected(failure: &Failure) -> bool {
-    failure.status == Some(404)
-        && failure.retry_later.is_none()
+    failure.answered(404)
         && failure
             .message
             .trim()

@@ -181,14 +181,12 @@ pub(super) async fn codeowners(
                 },
                 format!("GET {path}"),
             ),
-            Err(failure) if failure.status == Some(404) && failure.retry_later.is_none() => {
-                Observed::known(
-                    Codeowners {
-                        errors: vec![NO_CODEOWNERS.to_owned()],
-                    },
-                    format!("GET {path}"),
-                )
-            }
+            Err(failure) if failure.answered(404) => Observed::known(
+                Codeowners {
+                    errors: vec![NO_CODEOWNERS.to_owned()],
+                },
+                format!("GET {path}"),
+            ),
             Err(failure) => Observed::Indeterminate(indeterminate(&failure, grants::CONTENTS)),
         },
     )

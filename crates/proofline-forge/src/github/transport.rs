@@ -76,9 +76,25 @@ pub(super) struct Failure {
     pub status: Option<u16>,
     /// What the forge said (its `message`), or why we stopped.
     pub message: String,
-    /// Set when we stopped retrying (rate limit beyond `max_wait`, persistent 5xx, list too long):
-    /// the fix is to retry later, not a permission.
-    pub retry_later: Option<String>,
+    pub kind: FailureKind,
+}
+
+/// Why a request failed, which decides the fix to name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum FailureKind {
+    /// GitHub answered with this error status: the fix is the endpoint's permission.
+    Answered,
+    /// We stopped retrying a rate limit or a server error (the policy's reason): retry later.
+    GaveUp(String),
+    /// A list went on past [`MAX_PAGES`]: not read to the end.
+    TooLong,
+}
+
+impl Failure {
+    /// GitHub itself answered this status (not a retry we gave up).
+    pub fn answered(&self, status: u16) -> bool {
+        self.kind == FailureKind::Answered && self.status == Some(status)
+    }
 }
 
 /// The answer to one request or list: the value, or a [`Failure`] the caller turns into an
@@ -135,7 +151,7 @@ impl Transport {
                 request,
                 status: Some(reply.status),
                 message: reply.message(),
-                retry_later: None,
+                kind: FailureKind::Answered,
             }));
         }
         parse(&reply, &request).map(Ok)
@@ -161,7 +177,7 @@ impl Transport {
                     message: format!(
                         "the list goes on past {MAX_PAGES} pages of {PER_PAGE}; it was not read to the end"
                     ),
-                    retry_later: Some("the list is longer than we read".to_owned()),
+                    kind: FailureKind::TooLong,
                 }));
             }
             pages += 1;
@@ -174,7 +190,7 @@ impl Transport {
                     request,
                     status: Some(reply.status),
                     message: reply.message(),
-                    retry_later: None,
+                    kind: FailureKind::Answered,
                 }));
             }
             items.extend(parse::<Vec<T>>(&reply, &request)?);
@@ -259,7 +275,7 @@ impl Transport {
                         request: request.to_owned(),
                         status: Some(reply.status),
                         message: reply.message(),
-                        retry_later: Some(why),
+                        kind: FailureKind::GaveUp(why),
                     }));
                 }
             }
