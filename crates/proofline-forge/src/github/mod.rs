@@ -300,6 +300,39 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn tokens_are_trimmed_and_unsendable_ones_refused_without_a_panic() {
+        let policy = RetryPolicy::default();
+        let client = GitHubClient::new(
+            "https://api.github.com",
+            Some(Secret::new("ghp_abc\n")),
+            policy,
+        )
+        .unwrap();
+        assert!(client.authenticated);
+        let anonymous =
+            GitHubClient::new("https://api.github.com", Some(Secret::new("  ")), policy).unwrap();
+        assert!(!anonymous.authenticated);
+        let error = GitHubClient::new(
+            "https://api.github.com",
+            Some(Secret::new("ghp_a\nb")),
+            policy,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&error, ForgeError::BadCredentials { variable, .. } if variable == "GITHUB_TOKEN"),
+            "{error:?}"
+        );
+        assert!(!error.to_string().contains("ghp_a"), "{error}");
+    }
+
+    #[test]
+    fn outside_a_runtime_new_is_an_error_not_a_panic() {
+        let error =
+            GitHubClient::new("https://api.github.com", None, RetryPolicy::default()).unwrap_err();
+        assert!(matches!(error, ForgeError::Unreachable { .. }), "{error:?}");
+    }
+
+    #[tokio::test]
     async fn debug_never_shows_the_token() {
         let client = GitHubClient::new(
             "https://api.github.com",
