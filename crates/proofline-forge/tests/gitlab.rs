@@ -225,6 +225,14 @@ async fn full_view_of_a_hardened_project() {
     )
     .await;
 
+    on(
+        &server,
+        "/merge_requests/5/reviewers",
+        200,
+        "get-merge-request-reviewers.200.derived.json",
+    )
+    .await;
+
     let view = view_of(&server, &query(Some("main"), &[SHA], Some(5))).await;
     let p = protection(&view);
     assert!(p.protected.value && p.force_push_blocked.value && p.deletion_blocked.value);
@@ -539,6 +547,13 @@ async fn merge_request_approvals_and_pending_code_owner_rule() {
         "get-merge-request-approval-state.200.code-owner-pending.derived.json",
     )
     .await;
+    on(
+        &server,
+        "/merge_requests/5/reviewers",
+        200,
+        "get-merge-request-reviewers.200.derived.json",
+    )
+    .await;
     let view = view_of(&server, &query(None, &[], Some(5))).await;
     let review: &Review = known(view.review.as_ref().unwrap());
     assert_eq!(review.number, 5);
@@ -551,7 +566,7 @@ async fn merge_request_approvals_and_pending_code_owner_rule() {
     assert_eq!(review.approvals[0].user, "root");
     assert!(review.approvals[0].on_head && review.approvals[0].commit.is_none());
     assert_eq!(review.code_owner_approved, Some(false));
-    assert!(review.changes_requested.is_empty());
+    assert_eq!(review.changes_requested, ["user2"]);
 }
 
 #[tokio::test]
@@ -582,6 +597,8 @@ async fn approval_state_missing_on_free_leaves_code_owner_approval_unknown() {
     let review = known(view.review.as_ref().unwrap());
     assert_eq!(review.code_owner_approved, None);
     assert_eq!(review.approvals.len(), 1);
+    // No reviewers endpoint answered (GitLab before 15.3): nobody reported as requesting changes.
+    assert!(review.changes_requested.is_empty());
 
     // The merge request itself unreadable: the review is indeterminate.
     let server = MockServer::start().await;
@@ -792,4 +809,46 @@ async fn repositories_that_are_neither_paths_nor_ids_are_refused() {
         matches!(error, ForgeError::InvalidRepository { .. }),
         "{error:?}"
     );
+}
+
+#[tokio::test]
+async fn a_rate_limit_resetting_too_late_is_reported_not_slept_through() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!(
+            "{PROJECT}/repository/commits/{SHA}/signature"
+        )))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "3600")
+                .set_body_string(fixture("errors/429.rate-limited.derived.txt")),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let view = view_of(&server, &query(None, &[SHA], None)).await;
+    let why = signature_of(&view).indeterminate().unwrap();
+    assert_eq!(why.http_status, Some(429));
+    assert!(why.reason.contains("resets in 3600 s"), "{}", why.reason);
+    assert!(why.reason.contains("retry later"));
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn a_numeric_project_id_is_used_as_is() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!(
+            "/api/v4/projects/3/repository/commits/{SHA}/signature"
+        )))
+        .respond_with(reply(200, "get-commit-signature.200.gpg.docs-example.json"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut q = query(None, &[SHA], None);
+    q.repository = "3".to_owned();
+    let view = client(&server, token()).view(&q).await.unwrap();
+    assert_eq!(view.repository, "3");
+    assert!(known(signature_of(&view)).verified);
+    server.verify().await;
 }

@@ -1,11 +1,12 @@
 //! The review state of one merge request: its author and head, who approved it (GitLab does
-//! not tie approvals to a commit), and whether the code-owner rules are satisfied (Premium).
+//! not tie approvals to a commit), who requested changes, and whether the code-owner rules are
+//! satisfied (Premium).
 
 use crate::{Approval, ForgeError, Observed, Review};
 
 use super::access;
 use super::http::Http;
-use super::wire::{ApprovalState, MergeRequest, MergeRequestApprovals};
+use super::wire::{ApprovalState, MergeRequest, MergeRequestApprovals, Reviewer};
 
 pub(crate) async fn read(
     http: &Http,
@@ -69,6 +70,39 @@ pub(crate) async fn read(
         }
     };
 
+    // GitLab's "Request changes" is a reviewer state; older GitLab (before 15.3) has no
+    // reviewers endpoint, and then nobody is reported as requesting changes.
+    let reviewers_path = format!("{mr_path}/reviewers");
+    let changes_requested = match http.get_list::<Reviewer>(&reviewers_path).await? {
+        Ok(reviewers) => {
+            sources.push(format!("GET {reviewers_path}"));
+            let mut users: Vec<String> = Vec::new();
+            for reviewer in reviewers.items {
+                if reviewer.state.as_deref() == Some("requested_changes")
+                    && !users.contains(&reviewer.user.username)
+                {
+                    users.push(reviewer.user.username);
+                }
+            }
+            users
+        }
+        Err(failure) => {
+            let why = access::unread(
+                &failure,
+                &format!("GET {reviewers_path}"),
+                job_token,
+                access::MERGE_REQUEST,
+            );
+            tracing::warn!(
+                source = %why.source,
+                status = ?why.http_status,
+                reason = %why.reason,
+                "GitLab's merge request reviewers are unreadable; no change requests reported"
+            );
+            Vec::new()
+        }
+    };
+
     let mut users: Vec<String> = Vec::new();
     for entry in approvals.approved_by {
         if !users.contains(&entry.user.username) {
@@ -90,7 +124,7 @@ pub(crate) async fn read(
                     on_head: true,
                 })
                 .collect(),
-            changes_requested: Vec::new(),
+            changes_requested,
             code_owner_approved,
         },
         sources.join(", "),

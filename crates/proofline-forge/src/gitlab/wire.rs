@@ -129,6 +129,15 @@ pub(crate) struct MergeRequestApprovals {
     pub approved_by: Vec<ApprovedBy>,
 }
 
+/// One entry of `GET /projects/:id/merge_requests/:iid/reviewers` (GitLab 15.3+).
+#[derive(Debug, Deserialize)]
+pub(crate) struct Reviewer {
+    pub user: User,
+    /// `unreviewed`, `review_started`, `reviewed`, `requested_changes`, `approved`, `unapproved`.
+    #[serde(default)]
+    pub state: Option<String>,
+}
+
 #[derive(Debug, Deserialize)]
 pub(crate) struct StateRule {
     #[serde(default)]
