@@ -347,6 +347,54 @@ async fn hidden_bypass_actors_leave_admins_unclaimed_and_say_why() {
     );
 }
 
+#[tokio::test]
+async fn unreadable_ruleset_detail_is_recorded_not_guessed() {
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        CLASSIC,
+        reply_fixture(
+            404,
+            "errors/404.branch-not-protected.current-format.derived.json",
+        ),
+    )
+    .await;
+    mount(
+        &server,
+        RULES,
+        reply_fixture(200, "get-branch-rules.200.hardened.derived.json"),
+    )
+    .await;
+    mount(
+        &server,
+        RULESET_42,
+        reply_fixture(404, "errors/404.not-found.json"),
+    )
+    .await;
+    mount(
+        &server,
+        RULESET_73,
+        reply_fixture(200, "get-ruleset.200.org-no-bypass.derived.json"),
+    )
+    .await;
+
+    let view = view(&server, &branch_query()).await;
+    let p = known_protection(&view);
+    // The rules of ruleset 42 still count; only whether it binds admins is unknown.
+    assert!(p.force_push_blocked.value && !p.admins_included.value);
+    assert_eq!(p.unreadable.len(), 1);
+    let why = &p.unreadable[0];
+    assert_eq!(why.source, format!("GET {RULESET_42}"));
+    assert_eq!(why.http_status, Some(404));
+    assert!(
+        why.reason
+            .starts_with("Not Found: the bypass actors of ruleset 42"),
+        "{}",
+        why.reason
+    );
+    assert!(why.grant.contains("\"Metadata: read\""), "{}", why.grant);
+}
+
 // --- commits ----------------------------------------------------------------------------------
 
 #[tokio::test]

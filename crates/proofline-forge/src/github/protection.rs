@@ -147,40 +147,18 @@ pub(super) async fn protection(
     match rules {
         Ok(rules) => {
             read.push(format!("GET {rules_path}"));
-            for mut contribution in ruleset_contributions(&rules, &rules_path)? {
-                let id = contribution.0;
+            for (id, mut contribution) in ruleset_contributions(&rules, &rules_path)? {
                 let detail_path = repo.path(&format!("/rulesets/{id}"));
-                match transport.get_json::<RulesetDetail>(&detail_path).await? {
-                    Ok(RulesetDetail {
-                        bypass_actors: Some(actors),
-                    }) => {
-                        read.push(format!("GET {detail_path}"));
-                        contribution.1.admins_included = Some(Some(actors.is_empty()));
-                    }
-                    Ok(RulesetDetail {
-                        bypass_actors: None,
-                    }) => {
-                        read.push(format!("GET {detail_path}"));
-                        unreadable.push(Indeterminate {
-                            source: format!("GET {detail_path}"),
-                            http_status: Some(200),
-                            reason: format!(
-                                "GitHub did not return the bypass actors of {}, so whether administrators are subject to it is unknown",
-                                contribution.1.source
-                            ),
-                            grant: grants::RULESET_BYPASS.to_owned(),
-                        });
-                    }
-                    Err(failure) => unreadable.push(Indeterminate {
-                        reason: format!(
-                            "{} (the bypass actors of {}, so whether administrators are subject to it, are unknown)",
-                            indeterminate(&failure, "").reason,
-                            contribution.1.source
-                        ),
-                        ..indeterminate(&failure, grants::RULES)
-                    }),
+                let (answered, binds_admins) =
+                    binds_admins(transport, &detail_path, &contribution.source).await?;
+                if answered {
+                    read.push(format!("GET {detail_path}"));
                 }
-                contributions.push(contribution.1);
+                match binds_admins {
+                    Ok(binds) => contribution.admins_included = Some(Some(binds)),
+                    Err(why) => unreadable.push(why),
+                }
+                contributions.push(contribution);
             }
         }
         Err(why) => unreadable.push(why),
@@ -193,6 +171,47 @@ pub(super) async fn protection(
         merge(branch, &contributions, unreadable),
         read.join(", "),
     ))
+}
+
+/// Whether a ruleset binds administrators too (it has no bypass actors), from
+/// `GET …/rulesets/{id}`; the bool says whether GitHub answered 200. GitHub omits `bypass_actors`
+/// for a token without write access to the ruleset: then it is unknown, never guessed.
+async fn binds_admins(
+    transport: &Transport,
+    detail_path: &str,
+    ruleset: &str,
+) -> Result<(bool, Result<bool, Indeterminate>), ForgeError> {
+    let unknown = format!(
+        "the bypass actors of {ruleset} are unknown, so whether administrators are subject to it is too"
+    );
+    Ok(
+        match transport.get_json::<RulesetDetail>(detail_path).await? {
+            Ok(RulesetDetail {
+                bypass_actors: Some(actors),
+            }) => (true, Ok(actors.is_empty())),
+            Ok(RulesetDetail {
+                bypass_actors: None,
+            }) => (
+                true,
+                Err(Indeterminate {
+                    source: format!("GET {detail_path}"),
+                    http_status: Some(200),
+                    reason: format!("GitHub did not return bypass_actors: {unknown}"),
+                    grant: grants::RULESET_BYPASS.to_owned(),
+                }),
+            ),
+            Err(failure) => {
+                let why = indeterminate(&failure, grants::RULES);
+                (
+                    false,
+                    Err(Indeterminate {
+                        reason: format!("{}: {unknown}", why.reason),
+                        ..why
+                    }),
+                )
+            }
+        },
+    )
 }
 
 /// GitHub's answer for a branch without classic protection (old and current error formats share
