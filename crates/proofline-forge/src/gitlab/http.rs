@@ -55,6 +55,8 @@ pub(crate) struct Http {
     /// The API base without a trailing slash, e.g. `https://gitlab.example.com/api/v4`.
     base: Url,
     auth: GitLabAuth,
+    /// `PRIVATE-TOKEN` or `JOB-TOKEN`, marked sensitive (never shown by `Debug`).
+    auth_header: Option<(HeaderName, HeaderValue)>,
     retry: RetryPolicy,
 }
 
@@ -89,10 +91,12 @@ impl Http {
             .user_agent(concat!("proofline/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| invalid(&format!("cannot build the HTTP client: {}", chain(&e))))?;
+        let auth_header = auth_header(&auth)?;
         Ok(Self {
             client,
             base,
             auth,
+            auth_header,
             retry,
         })
     }
@@ -214,15 +218,33 @@ impl Http {
         loop {
             attempt += 1;
             let mut builder = self.client.get(url.clone());
-            if let Some((name, value)) = self.auth_header()? {
-                builder = builder.header(name, value);
+            if let Some((name, value)) = &self.auth_header {
+                builder = builder.header(name.clone(), value.clone());
             }
-            let response = builder.send().await.map_err(|e| ForgeError::Unreachable {
-                forge: FORGE,
-                host: host_of(url),
-                request: request.clone(),
-                reason: chain(&e),
-            })?;
+            let response = match builder.send().await {
+                Ok(response) => response,
+                Err(error) => {
+                    // A refused connection or a timeout is retried like a 503, with the same
+                    // backoff and bound; after that the host counts as unreachable.
+                    let unreachable = || ForgeError::Unreachable {
+                        forge: FORGE,
+                        host: host_of(url),
+                        request: request.clone(),
+                        reason: format!("{} (after {attempt} attempts)", chain(&error)),
+                    };
+                    match self
+                        .retry
+                        .decide(503, &HeaderMap::new(), attempt, retry::now_unix())
+                    {
+                        Decision::RetryAfter(wait) => {
+                            tracing::debug!(%request, ?wait, attempt, "retrying after a transport error");
+                            tokio::time::sleep(wait).await;
+                            continue;
+                        }
+                        Decision::Accept | Decision::GiveUp(_) => return Err(unreachable()),
+                    }
+                }
+            };
             let status = response.status().as_u16();
             let headers = response.headers().clone();
             match self
@@ -262,24 +284,6 @@ impl Http {
         }
     }
 
-    fn auth_header(&self) -> Result<Option<(HeaderName, HeaderValue)>, ForgeError> {
-        let (name, secret) = match &self.auth {
-            GitLabAuth::None => return Ok(None),
-            GitLabAuth::PrivateToken(secret) => ("private-token", secret),
-            GitLabAuth::JobToken(secret) => ("job-token", secret),
-        };
-        let mut value =
-            HeaderValue::from_str(secret.expose()).map_err(|_| ForgeError::BadCredentials {
-                forge: FORGE,
-                request: "(none sent)".to_owned(),
-                message: "the token contains characters an HTTP header cannot carry (a newline?)"
-                    .to_owned(),
-                variable: self.token_variable().to_owned(),
-            })?;
-        value.set_sensitive(true);
-        Ok(Some((HeaderName::from_static(name), value)))
-    }
-
     fn unauthorized_message(&self, body: &[u8]) -> String {
         let message = error_message(body);
         match self.auth {
@@ -293,6 +297,25 @@ impl Http {
             ),
         }
     }
+}
+
+/// The auth header for `auth`, refused up front when the token cannot travel in a header.
+fn auth_header(auth: &GitLabAuth) -> Result<Option<(HeaderName, HeaderValue)>, ForgeError> {
+    let (name, variable, secret) = match auth {
+        GitLabAuth::None => return Ok(None),
+        GitLabAuth::PrivateToken(secret) => ("private-token", "GITLAB_TOKEN", secret),
+        GitLabAuth::JobToken(secret) => ("job-token", "CI_JOB_TOKEN", secret),
+    };
+    let mut value =
+        HeaderValue::from_str(secret.expose().trim()).map_err(|_| ForgeError::BadCredentials {
+            forge: FORGE,
+            request: "(none sent)".to_owned(),
+            message: "the token contains characters an HTTP header cannot carry (a newline?)"
+                .to_owned(),
+            variable: variable.to_owned(),
+        })?;
+    value.set_sensitive(true);
+    Ok(Some((HeaderName::from_static(name), value)))
 }
 
 pub(crate) fn decode<T: DeserializeOwned>(body: &[u8], path: &str) -> Result<T, ForgeError> {
@@ -392,6 +415,23 @@ mod tests {
             r#"<https://evil.example/x?page=3>; rel="next""#.parse().unwrap(),
         );
         assert!(http.next_link(&headers).is_none());
+    }
+
+    #[test]
+    fn tokens_are_checked_up_front_and_never_shown() {
+        let bad = GitLabAuth::PrivateToken(proofline_ci::Secret::new("abc\ndef"));
+        assert!(matches!(
+            Http::new("https://gitlab.example.com/api/v4", bad, RetryPolicy::default()),
+            Err(ForgeError::BadCredentials { variable, .. }) if variable == "GITLAB_TOKEN"
+        ));
+        let good = GitLabAuth::JobToken(proofline_ci::Secret::new("s3cr3t-job"));
+        let http = Http::new(
+            "https://gitlab.example.com/api/v4",
+            good,
+            RetryPolicy::default(),
+        )
+        .unwrap();
+        assert!(!format!("{http:?}").contains("s3cr3t-job"));
     }
 
     #[test]
