@@ -279,3 +279,45 @@ async fn nothing_readable_makes_the_whole_protection_indeterminate() {
     assert_eq!(why.reason, "404 Project Not Found");
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_next_page_at_another_origin_is_not_followed_and_the_list_is_flagged_incomplete() {
+    let server = MockServer::start().await;
+    // Mounted first, so it wins over the plain list mock below.
+    Mock::given(method("GET"))
+        .and(path(format!("{PROJECT}/protected_branches")))
+        .and(query_param("page", "1"))
+        .respond_with(
+            reply(200, "list-protected-branches.200.page-1.derived.json").insert_header(
+                "link",
+                r#"<http://gitlab.internal:8080/api/v4/projects/3/protected_branches?page=2&per_page=100>; rel="next""#,
+            ),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    protection_endpoints(
+        &server,
+        "main",
+        (200, "get-protected-branch.200.docs-example.json"),
+        (200, "list-protected-branches.200.page-1.derived.json"),
+        (
+            200,
+            "get-project-push-rule.200.never-configured.docs-example.json",
+        ),
+        (200, "get-project-approvals-config.200.docs-example.json"),
+        (200, "list-project-approval-rules.200.docs-example.json"),
+    )
+    .await;
+    let view = view_of(&server, &query(Some("main"), &[], None)).await;
+    let p = protection(&view);
+    assert!(p.protected.value);
+    let incomplete = unreadable_for(p, "/protected_branches");
+    assert_eq!(incomplete.http_status, None);
+    assert!(
+        incomplete.reason.contains("not read to the end"),
+        "{}",
+        incomplete.reason
+    );
+    server.verify().await;
+}

@@ -148,12 +148,20 @@ impl Http {
             };
             let mut batch: Vec<T> = decode(&body, path)?;
             items.append(&mut batch);
-            let next = match self.next_link(&headers) {
-                Some(next) => Some(next),
-                None => match next_page_number(&headers) {
-                    Some(n) => Some(self.url(path, Some(n))?),
-                    None => None,
-                },
+            let link = self.next_link(&headers);
+            let next = match (link, next_page_number(&headers)) {
+                (Some(Ok(next)), _) => Some(next),
+                (_, Some(n)) => Some(self.url(path, Some(n))?),
+                (Some(Err(elsewhere)), None) => {
+                    // A next page exists but only at another origin (a proxy's internal host?):
+                    // the list is incomplete, and is said to be.
+                    tracing::warn!(request = path, %elsewhere, "the next page is at another origin; not followed");
+                    return Ok(Ok(Listing {
+                        items,
+                        truncated: true,
+                    }));
+                }
+                (None, None) => None,
             };
             match next {
                 Some(next) if next != url => url = next,
@@ -189,8 +197,9 @@ impl Http {
         })
     }
 
-    /// `Link: <…>; rel="next"`, followed only to the API's own origin.
-    fn next_link(&self, headers: &HeaderMap) -> Option<Url> {
+    /// `Link: <…>; rel="next"`: `Ok` at the API's own origin (followed), `Err` elsewhere (the
+    /// token is not sent there).
+    fn next_link(&self, headers: &HeaderMap) -> Option<Result<Url, String>> {
         let next = headers
             .get_all("link")
             .iter()
@@ -203,11 +212,17 @@ impl Http {
                     .any(|p| matches!(p.trim(), r#"rel="next""# | "rel=next"))
                     .then_some(target)
             })?;
-        let next = Url::parse(next).ok()?;
-        let same_origin = next.scheme() == self.base.scheme()
-            && next.host_str() == self.base.host_str()
-            && next.port_or_known_default() == self.base.port_or_known_default();
-        same_origin.then_some(next)
+        let Ok(url) = Url::parse(next) else {
+            return Some(Err(next.to_owned()));
+        };
+        let same_origin = url.scheme() == self.base.scheme()
+            && url.host_str() == self.base.host_str()
+            && url.port_or_known_default() == self.base.port_or_known_default();
+        Some(if same_origin {
+            Ok(url)
+        } else {
+            Err(next.to_owned())
+        })
     }
 
     /// One GET with retries. 401 is an error (the token is wrong); other client errors are
@@ -407,13 +422,18 @@ mod tests {
                 .unwrap(),
         );
         assert_eq!(
-            http.next_link(&headers).unwrap().as_str(),
+            http.next_link(&headers).unwrap().unwrap().as_str(),
             "https://gitlab.example.com/api/v4/x?page=3"
         );
         headers.insert(
             "link",
             r#"<https://evil.example/x?page=3>; rel="next""#.parse().unwrap(),
         );
+        assert_eq!(
+            http.next_link(&headers).unwrap().unwrap_err(),
+            "https://evil.example/x?page=3"
+        );
+        headers.remove("link");
         assert!(http.next_link(&headers).is_none());
     }
 

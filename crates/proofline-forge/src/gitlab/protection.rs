@@ -92,9 +92,9 @@ pub(crate) async fn read(
                     source: format!("GET {list_path}"),
                     http_status: None,
                     reason: format!(
-                        "the project has more than {limit} protected branches; only the first {limit} were read, so a wildcard among the rest could also match"
+                        "the list was not read to the end (more than {limit} entries, or a next page at another origin); a wildcard among the rest could also match"
                     ),
-                    grant: "nothing to grant: fewer protected-branch entries, or a check that does not stop at the page limit".to_owned(),
+                    grant: "nothing to grant: fewer protected-branch entries, or an API URL whose pagination links point back to it (GitLab's external_url)".to_owned(),
                 });
             }
             Some(listing.items)
@@ -141,9 +141,9 @@ pub(crate) async fn read(
                     source: format!("GET {rules_path}"),
                     http_status: None,
                     reason: format!(
-                        "more than {limit} approval rules; only the first {limit} were read"
+                        "the list was not read to the end (more than {limit} entries, or a next page at another origin)"
                     ),
-                    grant: "nothing to grant: fewer approval rules".to_owned(),
+                    grant: "nothing to grant: fewer approval rules, or an API URL whose pagination links point back to it (GitLab's external_url)".to_owned(),
                 });
             }
             Some(listing.items)
