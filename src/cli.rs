@@ -31,6 +31,9 @@ pub enum Command {
     /// Work with the evidence directory.
     #[command(subcommand)]
     Evidence(EvidenceCommand),
+    /// Stage 1: verify every commit a change brings (signatures against our own trust store),
+    /// and the branch protection and reviews the forge reports.
+    Source(proofline_source::SourceArgs),
     /// Run every stage that exists, in order, over one image and one evidence directory.
     Pipeline(PipelineArgs),
 }
@@ -145,9 +148,11 @@ pub struct PipelineArgs {
     /// run from a Proofline checkout).
     #[arg(long, env = "PROOFLINE_IMAGE")]
     pub image: Option<String>,
-    /// The evidence directory every stage writes to.
-    #[arg(long, env = "PROOFLINE_EVIDENCE_DIR", default_value = "evidence")]
-    pub evidence_dir: PathBuf,
     #[command(flatten)]
     pub access: ImageAccessArgs,
+    /// The source stage's settings (it runs when --repo is a git repository; the default `.`
+    /// is skipped with a note when it is not one). The evidence directory every stage writes
+    /// to is its --evidence-dir.
+    #[command(flatten)]
+    pub source: proofline_source::SourceArgs,
 }

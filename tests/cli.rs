@@ -93,6 +93,96 @@ fn pipeline_on_the_fixture_records_the_image_and_verifies_clean() {
     );
 }
 
+/// A throw-away repository with one unsigned commit.
+fn git_repo(dir: &Path) -> String {
+    std::fs::create_dir_all(dir).unwrap();
+    let git = |args: &[&str]| {
+        let o = Command::new("git")
+            .current_dir(dir)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .args(["-c", "user.name=Dev", "-c", "user.email=dev@example.com"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "git {args:?}: {}", stderr(&o));
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    git(&["init", "-q", "-b", "main"]);
+    std::fs::write(dir.join("Dockerfile"), "FROM scratch\n").unwrap();
+    git(&["add", "Dockerfile"]);
+    git(&["commit", "-q", "-m", "app"]);
+    git(&["rev-parse", "HEAD"])
+}
+
+#[test]
+fn pipeline_runs_the_source_stage_and_maps_the_commit_to_the_image() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("app");
+    let head = git_repo(&repo);
+    let ev = tmp.path().join("evidence");
+    let ev_arg = ev.to_str().unwrap();
+    let repo_arg = repo.to_str().unwrap();
+
+    // Unsigned, and signatures required: the pipeline reports the violation (exit 1) and
+    // still records both stages.
+    let o = proofline(&[
+        "pipeline",
+        "--evidence-dir",
+        ev_arg,
+        "--repo",
+        repo_arg,
+        "--require-signed",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ev.join("manifest.json")).unwrap()).unwrap();
+    let stages: Vec<&str> = manifest["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(stages, vec!["image", "source"]);
+
+    let o = proofline(&[
+        "pipeline",
+        "--evidence-dir",
+        ev_arg,
+        "--repo",
+        repo_arg,
+        "--require-signed=false",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let source: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ev.join("source/source.json")).unwrap()).unwrap();
+    assert_eq!(source["repository"]["commit"], head);
+    assert_eq!(source["repository"]["imageDigest"], FIXTURE_DIGEST);
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ev.join("source/record.json")).unwrap()).unwrap();
+    assert_eq!(record["subject"]["digest"], FIXTURE_DIGEST);
+    assert_eq!(record["inputs"][0]["stage"], "image");
+    let v = proofline(&["evidence", "verify", "--evidence-dir", ev_arg]);
+    assert_eq!(
+        v.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&v.stdout)
+    );
+
+    // `proofline source` alone is the same stage.
+    let o = proofline(&[
+        "source",
+        "--evidence-dir",
+        ev_arg,
+        "--repo",
+        repo_arg,
+        "--commit",
+        "HEAD",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
 #[test]
 fn evidence_verify_lists_modified_missing_and_unrecorded_files_and_exits_1() {
     let tmp = tempfile::tempdir().unwrap();

@@ -3,6 +3,7 @@
 mod evidence;
 mod image;
 mod pipeline;
+mod source;
 
 use anyhow::{Context, bail};
 use proofline_oci::OpenOptions;
@@ -17,6 +18,7 @@ pub(crate) fn dispatch(command: Command) -> anyhow::Result<Outcome> {
         Command::Image(ImageCommand::Ls(args)) => image::ls(&args),
         Command::Image(ImageCommand::Copy(args)) => image::copy(&args),
         Command::Evidence(EvidenceCommand::Verify(args)) => evidence::verify(&args),
+        Command::Source(args) => source::run(&args),
         Command::Pipeline(args) => pipeline::run(&args),
     }
 }

@@ -1,5 +1,6 @@
 //! `proofline pipeline`: every stage that exists, in order, over one image and one evidence
-//! directory. Today: `image`. Each later stage adds itself here.
+//! directory. Today: `image`, then `source` when a git repository is at hand. Each later stage
+//! adds itself here.
 
 use std::path::Path;
 
@@ -9,8 +10,8 @@ use proofline_evidence::EvidenceDir;
 use super::open_options;
 use crate::Outcome;
 use crate::cli::PipelineArgs;
-use crate::stage::StageCi;
 use crate::stages;
+use proofline_stagekit::StageCi;
 
 /// The fixture image shipped in a Proofline checkout (`fixtures/images/app`).
 pub(crate) const FIXTURE_LAYOUT: &str = "fixtures/images/app";
@@ -25,13 +26,13 @@ pub(crate) fn run(args: &PipelineArgs) -> anyhow::Result<Outcome> {
         ),
     };
     let opts = open_options(&args.access)?;
-    let dir = EvidenceDir::open(&args.evidence_dir).with_context(|| {
+    let dir = EvidenceDir::open(&args.source.evidence_dir).with_context(|| {
         format!(
             "opening the evidence directory {}",
-            args.evidence_dir.display()
+            args.source.evidence_dir.display()
         )
     })?;
-    let ci = StageCi::detect(&args.evidence_dir)?;
+    let ci = StageCi::detect(&args.source.evidence_dir)?;
 
     let mut outcome = Outcome::Passed;
     {
@@ -40,6 +41,15 @@ pub(crate) fn run(args: &PipelineArgs) -> anyhow::Result<Outcome> {
         if !record.findings.outcome.is_passed() {
             outcome = Outcome::Violation;
         }
+    }
+    let repo = &args.source.repo;
+    if repo.as_os_str() == "." && !repo.join(".git").exists() {
+        tracing::warn!(
+            "source stage skipped: the working directory is not a git repository (pass --repo PATH to verify the image's source)"
+        );
+    } else {
+        let _group = ci.ci().group("proofline: source");
+        outcome = outcome.and(proofline_source::stage::run(&args.source, &ci)?);
     }
     let manifest = dir.read_manifest()?;
     tracing::info!(

@@ -8,7 +8,7 @@ use proofline_evidence::{EvidenceDir, Findings, Outcome, Record, StageInfo, Subj
 use proofline_oci::{Image, ImageRef, OpenOptions};
 use serde::Serialize;
 
-use crate::stage::StageCi;
+use proofline_stagekit::StageCi;
 
 pub(crate) const STAGE: &str = "image";
 

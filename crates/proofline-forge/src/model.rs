@@ -185,6 +185,9 @@ pub struct Review {
     /// `approved`); `None` when the forge does not compute it (GitHub: judged by the stage from
     /// CODEOWNERS).
     pub code_owner_approved: Option<bool>,
+    /// Parts that could not be read (GitLab's reviewers): what they would have said is unknown,
+    /// so a verdict resting on them is indeterminate, never a pass.
+    pub unreadable: Vec<Indeterminate>,
 }
 
 /// Everything the forge said, for one run.

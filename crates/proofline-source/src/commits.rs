@@ -65,6 +65,9 @@ pub enum Selection {
     Range { from: String, to: String },
     /// One commit.
     Single(String),
+    /// Every commit reachable from this revision (a branch's first push with no default
+    /// branch to compare against, e.g. the first push of a repository).
+    Ancestry(String),
 }
 
 impl Selection {
@@ -236,6 +239,18 @@ impl CommitSource {
     pub fn commits(&self, selection: &Selection) -> Result<CommitList, CommitsError> {
         let oids = match selection {
             Selection::Single(rev) => vec![self.resolve(rev)?],
+            Selection::Ancestry(rev) => {
+                let oid = self.resolve(rev)?;
+                let walk_err = |source| CommitsError::Walk {
+                    repo: self.path.clone(),
+                    rev: rev.clone(),
+                    source,
+                };
+                let mut walk = self.repo.revwalk().map_err(walk_err)?;
+                walk.set_sorting(Sort::TOPOLOGICAL).map_err(walk_err)?;
+                walk.push(oid).map_err(walk_err)?;
+                walk.collect::<Result<Vec<_>, _>>().map_err(walk_err)?
+            }
             Selection::Range { from, to } => {
                 let from_oid = self.resolve(from)?;
                 let to_oid = self.resolve(to)?;
@@ -262,6 +277,26 @@ impl CommitSource {
             shallow: self.repo.is_shallow(),
             grafted,
         })
+    }
+
+    /// Whether a revision names a commit in this repository.
+    pub fn has(&self, rev: &str) -> bool {
+        self.resolve(rev).is_ok()
+    }
+
+    /// The full sha of a revision.
+    pub fn sha_of(&self, rev: &str) -> Result<String, CommitsError> {
+        self.resolve(rev).map(|oid| oid.to_string())
+    }
+
+    /// The branch HEAD points at, `None` when detached.
+    pub fn current_branch(&self) -> Option<String> {
+        let head = self.repo.head().ok()?;
+        if head.is_branch() {
+            head.shorthand().ok().map(str::to_string)
+        } else {
+            None
+        }
     }
 
     /// One commit by revision.

@@ -1,5 +1,15 @@
-//! The source stage: which commits a change brings, whether each is signed by someone our
-//! own trust store accepts, and (later) what the forge says about protection and reviews.
+//! The source stage: which commits a change brings, whether each is signed by someone our own
+//! trust store accepts, and what the forge says about the branch's protection and the change's
+//! reviews, judged against the source policy and recorded as evidence.
 
+pub mod args;
+pub mod checks;
 pub mod commits;
+pub mod plan;
+pub mod policy;
+pub mod report;
 pub mod signature;
+pub mod stage;
+pub mod verify;
+
+pub use args::SourceArgs;

@@ -68,6 +68,7 @@ pub(super) async fn review(
             approvals,
             changes_requested,
             code_owner_approved: None,
+            unreadable: Vec::new(),
         },
         format!("GET {pull_path}, GET {reviews_path}"),
     ))

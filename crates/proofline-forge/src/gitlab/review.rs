@@ -39,6 +39,7 @@ pub(crate) async fn read(
         }
     };
     let mut sources = vec![format!("GET {mr_path}"), format!("GET {approvals_path}")];
+    let mut unreadable = Vec::new();
 
     let state_path = format!("{mr_path}/approval_state");
     let code_owner_approved = match http.get_json::<ApprovalState>(&state_path).await? {
@@ -66,6 +67,8 @@ pub(crate) async fn read(
                 grant = %why.grant,
                 "GitLab's code-owner approval state is unreadable; reported as unknown"
             );
+            // Not pushed to `unreadable`: it only decides code-owner approval, which then falls
+            // back to whether the protected branch requires it (GitLab Free has no such state).
             None
         }
     };
@@ -99,6 +102,7 @@ pub(crate) async fn read(
                 reason = %why.reason,
                 "GitLab's merge request reviewers are unreadable; no change requests reported"
             );
+            unreadable.push(why);
             Vec::new()
         }
     };
@@ -126,6 +130,7 @@ pub(crate) async fn read(
                 .collect(),
             changes_requested,
             code_owner_approved,
+            unreadable,
         },
         sources.join(", "),
     ))

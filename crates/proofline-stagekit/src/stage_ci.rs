@@ -10,7 +10,7 @@ use proofline_evidence::{StageWriter, media_type};
 /// The CI side of a stage: created before the stage runs, so a token is masked before
 /// anything could print it.
 #[derive(Debug)]
-pub(crate) struct StageCi {
+pub struct StageCi {
     ci: Ci,
     side: tempfile::TempDir,
 }
@@ -19,7 +19,7 @@ impl StageCi {
     /// Detects where we run. GitLab's dotenv report and summary are first written to a
     /// private directory and then recorded as artifacts of the stage, so they are evidence
     /// like everything else and `evidence verify` accounts for them.
-    pub(crate) fn detect(evidence_dir: &Path) -> anyhow::Result<Self> {
+    pub fn detect(evidence_dir: &Path) -> anyhow::Result<Self> {
         let side = tempfile::Builder::new()
             .prefix(".proofline-ci-")
             .tempdir()
@@ -43,13 +43,13 @@ impl StageCi {
         Ok(Self { ci, side })
     }
 
-    pub(crate) fn ci(&self) -> &Ci {
+    pub fn ci(&self) -> &Ci {
         &self.ci
     }
 
     /// Sets the step outputs, appends the job summary, and records `summary.md` (and on
     /// GitLab `outputs.env`) as artifacts of the stage.
-    pub(crate) fn publish(
+    pub fn publish(
         &self,
         writer: &mut StageWriter,
         outputs: &[(&str, String)],
