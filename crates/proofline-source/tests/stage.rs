@@ -91,6 +91,11 @@ impl Repo {
     }
 
     fn source(&self, evidence: &Path) -> Command {
+        self.source_in(evidence, &self.work())
+    }
+
+    /// The stage over another checkout (e.g. a shallow clone of this one).
+    fn source_in(&self, evidence: &Path, repo: &Path) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_proofline-source"));
         for (k, _) in std::env::vars() {
             if k.starts_with("GITHUB_")
@@ -104,7 +109,7 @@ impl Repo {
         }
         cmd.current_dir(self.dir.path())
             .arg("--repo")
-            .arg(self.work())
+            .arg(repo)
             .arg("--evidence-dir")
             .arg(evidence)
             .arg("--allowed-signers")
@@ -596,4 +601,198 @@ async fn stale_approvals_do_not_count_and_unreadable_protection_is_indeterminate
         check(&report, "branch-protection/no-deletion")["status"],
         "indeterminate"
     );
+}
+
+/// A GitHub `push` run with the recorded payload shape: `before`/`after`, `created`.
+fn push_command(repo: &Repo, evidence: &Path, before: &str, after: &str, branch: &str) -> Command {
+    let event = repo.dir.path().join("push.json");
+    std::fs::write(
+        &event,
+        serde_json::to_vec(&json!({
+            "ref": format!("refs/heads/{branch}"),
+            "before": before,
+            "after": after,
+            "created": before.chars().all(|c| c == '0'),
+            "repository": { "full_name": "octo/app", "default_branch": "main" },
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    for file in ["github_output", "step_summary.md"] {
+        std::fs::write(repo.dir.path().join(file), "").unwrap();
+    }
+    let mut cmd = repo.source(evidence);
+    cmd.envs([
+        ("GITHUB_ACTIONS", "true"),
+        ("GITHUB_REPOSITORY", "octo/app"),
+        ("GITHUB_SERVER_URL", "https://github.com"),
+        ("GITHUB_EVENT_NAME", "push"),
+        ("GITHUB_RUN_ID", "2"),
+    ])
+    .env("GITHUB_REF", format!("refs/heads/{branch}"))
+    .env("GITHUB_REF_NAME", branch)
+    .env("GITHUB_SHA", after)
+    .env("GITHUB_EVENT_PATH", &event)
+    .env("GITHUB_OUTPUT", repo.dir.path().join("github_output"))
+    .env(
+        "GITHUB_STEP_SUMMARY",
+        repo.dir.path().join("step_summary.md"),
+    )
+    .args(["--forge", "none"]);
+    cmd
+}
+
+fn commit_shas(report: &Value) -> Vec<String> {
+    report["commits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["sha"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_push_verifies_before_to_after_and_a_new_branch_what_the_default_branch_lacks() {
+    let repo = Repo::new();
+    repo.commit("a", true);
+    let before = repo.commit("b", true);
+    let c = repo.commit("c", false);
+    let after = repo.commit("d", true);
+    let evidence = repo.dir.path().join("evidence");
+
+    let out = push_command(&repo, &evidence, &before, &after, "main")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report = source_json(&evidence);
+    assert_eq!(commit_shas(&report), vec![after.clone(), c.clone()]);
+    assert!(
+        report["plan"]["origin"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{before}..{after}"))
+    );
+    // No forge asked: protection is skipped with the reason, the signature check still decides.
+    assert_eq!(
+        check(&report, "branch-protection/no-deletion")["status"],
+        "skipped"
+    );
+
+    // The first push of a feature branch: only what `main` lacks.
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    let f1 = repo.commit("f1", true);
+    let f2 = repo.commit("f2", true);
+    let zero = "0".repeat(40);
+    let out = push_command(&repo, &evidence, &zero, &f2, "feature")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = source_json(&evidence);
+    assert_eq!(commit_shas(&report), vec![f2.clone(), f1.clone()]);
+    assert!(
+        report["plan"]["origin"]
+            .as_str()
+            .unwrap()
+            .contains("new branch feature")
+    );
+
+    // A force push whose previous tip is not in the clone: the same fallback, with a note.
+    let gone = "1234567890abcdef1234567890abcdef12345678";
+    let out = push_command(&repo, &evidence, gone, &f2, "feature")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = source_json(&evidence);
+    assert_eq!(commit_shas(&report), vec![f2, f1]);
+    assert!(
+        report["plan"]["notes"].to_string().contains("force push"),
+        "{:#}",
+        report["plan"]
+    );
+}
+
+#[test]
+fn a_shallow_clone_says_what_it_could_not_reach_and_how_to_fix_it() {
+    let repo = Repo::new();
+    for name in ["a", "b", "c", "d"] {
+        repo.commit(name, true);
+    }
+    let shallow = repo.dir.path().join("shallow");
+    run(Command::new("git")
+        .args(["clone", "-q", "--depth", "2", "--no-local"])
+        .arg(format!("file://{}", repo.work().display()))
+        .arg(&shallow));
+    let evidence = repo.dir.path().join("evidence");
+    // A range whose start was cut off: exit 2 naming fetch-depth.
+    let first = repo.git(&["rev-list", "--max-parents=0", "HEAD"]);
+    let out = repo
+        .source_in(&evidence, &shallow)
+        .args(["--range", &format!("{first}..HEAD")])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("fetch-depth: 0"), "{}", stderr(&out));
+    // Every commit it can reach is verified, and the cut is reported: indeterminate, not passed.
+    let out = repo
+        .source_in(&evidence, &shallow)
+        .args(["--range", "HEAD~1..HEAD"])
+        .output()
+        .unwrap();
+    let report = source_json(&evidence);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        report["unreachable"].is_null(),
+        "{:#}",
+        report["unreachable"]
+    );
+    let out = repo
+        .source_in(&evidence, &shallow)
+        .args(["--commit", "HEAD~1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report = source_json(&evidence);
+    assert_eq!(check(&report, "signatures")["status"], "indeterminate");
+    assert!(
+        report["unreachable"]
+            .as_str()
+            .unwrap()
+            .contains("fetch-depth: 0")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn codeowners_errors_fail_when_code_owners_are_required() {
+    let pr = pull_request(true, false);
+    let server = github(
+        &pr,
+        ResponseTemplate::new(200)
+            .set_body_json(fixture("get-branch-protection.200.hardened.derived.json")),
+        true,
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/octo/app/codeowners/errors"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(fixture("get-codeowners-errors.200.openapi-example.json")),
+        )
+        .mount(&server)
+        .await;
+    let evidence = pr.repo.dir.path().join("evidence");
+    let out = pr
+        .command(&server, &evidence)
+        .arg("--require-codeowners")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report = source_json(&evidence);
+    let codeowners = check(&report, "codeowners");
+    assert_eq!(codeowners["status"], "fail", "{codeowners:#}");
+    assert!(
+        codeowners["details"][0].as_str().unwrap().contains("line"),
+        "{codeowners:#}"
+    );
+    // The hardened protection requires code-owner review, which GitHub enforces at merge.
+    assert_eq!(check(&report, "codeowners/approval")["status"], "pass");
 }
