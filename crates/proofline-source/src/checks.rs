@@ -5,6 +5,7 @@
 use proofline_forge::{BranchProtection, ForgeSignature, ForgeView, Indeterminate, Observed};
 use serde::Serialize;
 
+use crate::codeowners::OwnerApproval;
 use crate::commits::CommitInfo;
 use crate::policy::{OnIndeterminate, ProtectionItem, SourcePolicy};
 use crate::signature::{SignatureStatus, Verdict};
@@ -150,6 +151,21 @@ pub struct CheckInput<'a> {
     pub change_request: Option<u64>,
     /// Who pushed last (CI actor), excluded from approvals.
     pub last_pusher: Option<&'a str>,
+    /// CODEOWNERS as read from the change's head, when code owners are required.
+    pub local_codeowners: Option<&'a LocalCodeowners>,
+}
+
+/// CODEOWNERS read from the repository at the change's head, and our verdict on owner approval
+/// where the forge does not compute one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LocalCodeowners {
+    /// Where it was found; `None` when no CODEOWNERS exists in any standard location.
+    pub path: Option<String>,
+    /// Lines we could not use.
+    pub problems: Vec<String>,
+    /// Owner approval over the changed files, judged by us.
+    pub approval: Option<OwnerApproval>,
 }
 
 /// Every check of a run, in a stable order.
@@ -532,16 +548,15 @@ fn codeowners(input: &CheckInput<'_>) -> Vec<Check> {
         )];
     };
     let mut checks = Vec::new();
-    match &view.codeowners {
-        None => {}
-        Some(Observed::Indeterminate(i)) => {
+    match (&view.codeowners, input.local_codeowners) {
+        (Some(Observed::Indeterminate(i)), _) => {
             checks.push(Check::indeterminate(
                 "codeowners",
                 "the CODEOWNERS errors",
                 i,
             ));
         }
-        Some(Observed::Known { value, source }) => {
+        (Some(Observed::Known { value, source }), _) => {
             let mut c = if value.errors.is_empty() {
                 Check::new(
                     "codeowners",
@@ -559,7 +574,36 @@ fn codeowners(input: &CheckInput<'_>) -> Vec<Check> {
             c.sources.push(source.clone());
             checks.push(c);
         }
+        // The forge has no validity check (GitLab): ours, on the file at the change's head.
+        (None, Some(local)) => {
+            let mut c = match (&local.path, local.problems.is_empty()) {
+                (None, _) => Check::new(
+                    "codeowners",
+                    CheckStatus::Fail,
+                    "no CODEOWNERS file (.github/, root, docs/ or .gitlab/)",
+                ),
+                (Some(path), true) => Check::new(
+                    "codeowners",
+                    CheckStatus::Pass,
+                    format!("{path} present and parsed"),
+                ),
+                (Some(path), false) => Check::new(
+                    "codeowners",
+                    CheckStatus::Fail,
+                    format!("{path} has {} unusable line(s)", local.problems.len()),
+                ),
+            };
+            c.details = local.problems.clone();
+            c.sources.push("the repository at the change's head".into());
+            checks.push(c);
+        }
+        (None, None) => {}
     }
+    let local_approval = input.local_codeowners.and_then(|l| {
+        l.approval
+            .as_ref()
+            .map(|a| (a, l.path.clone().unwrap_or_default()))
+    });
     // Code-owner approval: what the forge computed (GitLab), else whether the forge enforces it
     // at merge (GitHub computes it only when merging).
     let id = "codeowners/approval";
@@ -567,6 +611,45 @@ fn codeowners(input: &CheckInput<'_>) -> Vec<Check> {
         Some(Observed::Known { value, source }) => value.code_owner_approved.map(|a| (a, source)),
         _ => None,
     };
+    if let (None, Some((approval, path))) = (&from_review, local_approval) {
+        let mut c = match approval {
+            OwnerApproval::Approved { files } => Check::new(
+                id,
+                CheckStatus::Pass,
+                format!("every owned changed file ({files}) approved by one of its owners"),
+            ),
+            OwnerApproval::Missing { files } => {
+                let mut c = Check::new(
+                    id,
+                    CheckStatus::Fail,
+                    format!("{} changed file(s) lack an owner's approval", files.len()),
+                );
+                c.details = files.clone();
+                c
+            }
+            OwnerApproval::Unresolved { files } => {
+                let mut c = Check::new(
+                    id,
+                    CheckStatus::Indeterminate,
+                    format!(
+                        "{} changed file(s) are owned by teams or emails whose members we do not resolve",
+                        files.len()
+                    ),
+                );
+                c.details = files.clone();
+                c.details.push(
+                        "to fix: name the owning users in CODEOWNERS, or get an approval from a listed user"
+                            .into(),
+                    );
+                c
+            }
+        };
+        c.sources.push(format!(
+            "{path} at the change's head, the approvals on its head commit"
+        ));
+        checks.push(c);
+        return checks;
+    }
     let check = match (from_review, &view.protection) {
         (Some((true, source)), _) => {
             let mut c = Check::new(id, CheckStatus::Pass, "code owners approved");

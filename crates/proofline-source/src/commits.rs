@@ -299,6 +299,66 @@ impl CommitSource {
         }
     }
 
+    /// The paths a change touches: the diff from the merge base of `from` and `to` to `to`
+    /// (both sides of renames, deletions included), `/`-separated.
+    pub fn changed_files(&self, from: &str, to: &str) -> Result<Vec<String>, CommitsError> {
+        let to_oid = self.resolve(to)?;
+        let from_oid = self.resolve(from)?;
+        let err = |source| CommitsError::Walk {
+            repo: self.path.clone(),
+            rev: format!("{from}...{to}"),
+            source,
+        };
+        let base = self.repo.merge_base(from_oid, to_oid).map_err(err)?;
+        let base_tree = self
+            .repo
+            .find_commit(base)
+            .and_then(|c| c.tree())
+            .map_err(err)?;
+        let head_tree = self
+            .repo
+            .find_commit(to_oid)
+            .and_then(|c| c.tree())
+            .map_err(err)?;
+        let diff = self
+            .repo
+            .diff_tree_to_tree(Some(&base_tree), Some(&head_tree), None)
+            .map_err(err)?;
+        let mut files: Vec<String> = diff
+            .deltas()
+            .flat_map(|d| [d.old_file().path(), d.new_file().path()])
+            .flatten()
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+            .collect();
+        files.sort();
+        files.dedup();
+        Ok(files)
+    }
+
+    /// A file's content at a revision, `None` when the path does not exist there.
+    pub fn file_at(&self, rev: &str, path: &str) -> Result<Option<Vec<u8>>, CommitsError> {
+        let oid = self.resolve(rev)?;
+        let err = |source| CommitsError::Object {
+            repo: self.path.clone(),
+            sha: oid.to_string(),
+            source,
+        };
+        let tree = self
+            .repo
+            .find_commit(oid)
+            .and_then(|c| c.tree())
+            .map_err(err)?;
+        let entry = match tree.get_path(Path::new(path)) {
+            Ok(entry) => entry,
+            Err(e) if e.code() == ErrorCode::NotFound => return Ok(None),
+            Err(e) => return Err(err(e)),
+        };
+        match entry.to_object(&self.repo).map_err(err)?.into_blob() {
+            Ok(blob) => Ok(Some(blob.content().to_vec())),
+            Err(_) => Ok(None),
+        }
+    }
+
     /// One commit by revision.
     pub fn commit(&self, rev: &str) -> Result<CommitInfo, CommitsError> {
         let oid = self.resolve(rev)?;

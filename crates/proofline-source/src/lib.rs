@@ -4,6 +4,7 @@
 
 pub mod args;
 pub mod checks;
+pub mod codeowners;
 pub mod commits;
 pub mod plan;
 pub mod policy;

@@ -14,8 +14,9 @@ use proofline_stagekit::{Outcome, PolicyFile, StageCi};
 use serde::Serialize;
 
 use crate::args::{ForgeChoice, SourceArgs};
-use crate::checks::{CheckInput, CheckStatus, commit_results, evaluate};
-use crate::commits::CommitSource;
+use crate::checks::{CheckInput, CheckStatus, LocalCodeowners, commit_results, evaluate};
+use crate::codeowners::{Codeowners, LOCATIONS};
+use crate::commits::{CommitSource, Selection};
 use crate::plan::{PlanRequest, describe, plan};
 use crate::policy::{SourcePolicy, SourceSection};
 use crate::report::{RepositoryFacts, SourceReport, summary_markdown, vsa_statement};
@@ -192,6 +193,11 @@ pub fn run(args: &SourceArgs, ci: &StageCi) -> anyhow::Result<Outcome> {
         Err(reason) => (None, Some(reason.clone())),
     };
     let last_pusher = args.last_pusher.clone().or_else(|| context.actor.clone());
+    let local_codeowners = if policy.require_codeowners {
+        Some(local_codeowners(&source, &plan, forge_view.as_ref())?)
+    } else {
+        None
+    };
     let commits = commit_results(&list.commits, verdicts, forge_view.as_ref(), &policy);
     let checks = evaluate(&CheckInput {
         policy: &policy,
@@ -202,6 +208,7 @@ pub fn run(args: &SourceArgs, ci: &StageCi) -> anyhow::Result<Outcome> {
         branch: plan.branch.as_deref(),
         change_request: plan.change_request,
         last_pusher: last_pusher.as_deref(),
+        local_codeowners: local_codeowners.as_ref(),
     });
     let failed = checks.iter().any(|c| c.fails(&policy));
 
@@ -277,6 +284,51 @@ pub fn run(args: &SourceArgs, ci: &StageCi) -> anyhow::Result<Outcome> {
         Outcome::Passed
     } else {
         Outcome::Violation
+    })
+}
+
+/// CODEOWNERS at the change's head and, where the forge does not judge owner approval (GitHub),
+/// ours over the changed files and the approvals on the head commit.
+fn local_codeowners(
+    source: &CommitSource,
+    plan: &crate::plan::Plan,
+    view: Option<&ForgeView>,
+) -> anyhow::Result<LocalCodeowners> {
+    let mut found = None;
+    for path in LOCATIONS {
+        if let Some(bytes) = source.file_at(&plan.head, path)? {
+            found = Some(Codeowners::parse(&String::from_utf8_lossy(&bytes), path));
+            break;
+        }
+    }
+    let Some(codeowners) = found else {
+        return Ok(LocalCodeowners {
+            path: None,
+            problems: Vec::new(),
+            approval: None,
+        });
+    };
+    let review = view
+        .and_then(|v| v.review.as_ref())
+        .and_then(|r| r.value())
+        .filter(|r| r.code_owner_approved.is_none());
+    let approval = match (review, &plan.selection) {
+        (Some(review), Selection::Range { from, to }) => {
+            let approvers: Vec<String> = review
+                .approvals
+                .iter()
+                .filter(|a| a.on_head && Some(a.user.as_str()) != review.author.as_deref())
+                .map(|a| a.user.clone())
+                .collect();
+            let changed = source.changed_files(from, to)?;
+            Some(codeowners.judge(&changed, &approvers))
+        }
+        _ => None,
+    };
+    Ok(LocalCodeowners {
+        path: Some(codeowners.path.clone()),
+        problems: codeowners.problems.clone(),
+        approval,
     })
 }
 

@@ -154,6 +154,7 @@ fn report() -> SourceReport {
         branch: Some("main"),
         change_request: Some(7),
         last_pusher: Some("pusher"),
+        local_codeowners: None,
     });
     SourceReport {
         schema: proofline_source::report::SOURCE_SCHEMA,

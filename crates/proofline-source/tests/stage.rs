@@ -347,7 +347,21 @@ struct PullRequest {
 }
 
 fn pull_request(head_signed: bool, merge_signed: bool) -> PullRequest {
+    pull_request_with(head_signed, merge_signed, None)
+}
+
+/// A pull request whose base branch has `codeowners` as `.github/CODEOWNERS`.
+fn pull_request_with(
+    head_signed: bool,
+    merge_signed: bool,
+    codeowners: Option<&str>,
+) -> PullRequest {
     let repo = Repo::new();
+    if let Some(text) = codeowners {
+        std::fs::create_dir_all(repo.work().join(".github")).unwrap();
+        std::fs::write(repo.work().join(".github/CODEOWNERS"), text).unwrap();
+        repo.git(&["add", ".github/CODEOWNERS"]);
+    }
     repo.commit("base", true);
     let base = repo.commit("base2", true);
     repo.git(&["checkout", "-q", "-b", "feature"]);
@@ -795,4 +809,45 @@ async fn codeowners_errors_fail_when_code_owners_are_required() {
     );
     // The hardened protection requires code-owner review, which GitHub enforces at merge.
     assert_eq!(check(&report, "codeowners/approval")["status"], "pass");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn code_owner_approval_is_judged_from_codeowners_the_changed_files_and_the_approvals() {
+    for (codeowners, expected) in [
+        ("* @nobody\n", "fail"),
+        ("* @nobody\nfeature @other_user\n", "pass"),
+        ("* @octo-org/security\n", "indeterminate"),
+    ] {
+        let pr = pull_request_with(true, false, Some(codeowners));
+        let server = github(
+            &pr,
+            ResponseTemplate::new(200)
+                .set_body_json(fixture("get-branch-protection.200.hardened.derived.json")),
+            true,
+        )
+        .await;
+        Mock::given(method("GET"))
+            .and(path("/repos/octo/app/codeowners/errors"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(fixture("get-codeowners-errors.200.no-errors.derived.json")),
+            )
+            .mount(&server)
+            .await;
+        let evidence = pr.repo.dir.path().join("evidence");
+        let out = pr
+            .command(&server, &evidence)
+            .arg("--require-codeowners")
+            .output()
+            .unwrap();
+        assert_ne!(out.status.code(), Some(2), "{}", stderr(&out));
+        let report = source_json(&evidence);
+        let approval = check(&report, "codeowners/approval");
+        assert_eq!(approval["status"], expected, "{codeowners}: {approval:#}");
+        assert_eq!(check(&report, "codeowners")["status"], "pass");
+        assert_eq!(
+            out.status.code(),
+            Some(if expected == "pass" { 0 } else { 1 })
+        );
+    }
 }
