@@ -1,0 +1,117 @@
+//! One walk of the image feeds every cataloger: the walk records every regular file (path,
+//! mode, SHA-256) and keeps the bytes of just the files some cataloger asked for (package
+//! databases, manifests), then each cataloger turns those into packages.
+
+pub mod dpkg;
+
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+
+use proofline_oci::{EntryType, Image, OciError, WalkOptions};
+
+use crate::model::{ImageFile, Inventory, Package};
+
+/// Why an image could not be catalogued (exit 2); unreadable package data is a warning.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error(transparent)]
+    Oci(#[from] OciError),
+}
+
+/// The bytes of the files catalogers asked for, by absolute path.
+#[derive(Debug, Default)]
+pub struct Contents {
+    files: BTreeMap<String, Vec<u8>>,
+}
+
+impl Contents {
+    pub fn get(&self, path: &str) -> Option<&[u8]> {
+        self.files.get(path).map(Vec::as_slice)
+    }
+
+    /// Paths under `dir` (absolute, no trailing slash), in order.
+    pub fn under<'a>(&'a self, dir: &'a str) -> impl Iterator<Item = (&'a str, &'a [u8])> + 'a {
+        self.files
+            .range(format!("{dir}/")..)
+            .take_while(move |(p, _)| {
+                p.starts_with(dir) && p.as_bytes().get(dir.len()) == Some(&b'/')
+            })
+            .map(|(p, b)| (p.as_str(), b.as_slice()))
+    }
+
+    /// Inserts content (tests and catalogers reading nested archives).
+    pub fn insert(&mut self, path: impl Into<String>, bytes: Vec<u8>) {
+        self.files.insert(path.into(), bytes);
+    }
+}
+
+/// One cataloger: which files it reads, and how it turns them into packages.
+#[derive(Debug, Clone, Copy)]
+pub struct Cataloger {
+    pub name: &'static str,
+    /// Whether the walk should keep this path's bytes for the cataloger.
+    pub wants: fn(&str) -> bool,
+    /// Packages found, plus warnings (`code: detail`).
+    pub run: fn(&Contents) -> (Vec<Package>, Vec<String>),
+}
+
+/// Every cataloger, in a fixed order.
+pub const CATALOGERS: &[Cataloger] = &[dpkg::CATALOGER];
+
+/// Walks `image` once and runs `catalogers` over what it collected.
+pub fn catalog_image(
+    image: &Image,
+    catalogers: &'static [Cataloger],
+) -> Result<Inventory, CatalogError> {
+    let opts =
+        WalkOptions::default().with_content(move |path| catalogers.iter().any(|c| (c.wants)(path)));
+    let mut inventory = Inventory::default();
+    let mut contents = Contents::default();
+    let report = image.walk(&opts, |entry| {
+        if entry.kind == EntryType::File {
+            inventory.files.insert(
+                entry.path.clone(),
+                ImageFile {
+                    size: entry.size,
+                    mode: entry.mode,
+                    sha256: entry.sha256.clone(),
+                },
+            );
+            if let Some(bytes) = entry.content {
+                contents.files.insert(entry.path, bytes);
+            }
+        }
+        ControlFlow::Continue(())
+    })?;
+    inventory
+        .warnings
+        .extend(report.warnings.iter().map(ToString::to_string));
+    for cataloger in catalogers {
+        let (packages, warnings) = (cataloger.run)(&contents);
+        inventory.packages.extend(packages);
+        inventory.warnings.extend(warnings);
+    }
+    inventory.normalise();
+    Ok(inventory)
+}
+
+/// The `ID` and `VERSION_ID` of `/etc/os-release` (or `/usr/lib/os-release`).
+pub fn os_release(contents: &Contents) -> Option<(String, String)> {
+    let text = contents
+        .get("/etc/os-release")
+        .or_else(|| contents.get("/usr/lib/os-release"))?;
+    let text = String::from_utf8_lossy(text);
+    let field = |key: &str| {
+        text.lines().find_map(|l| {
+            l.strip_prefix(key)
+                .and_then(|v| v.strip_prefix('='))
+                .map(|v| v.trim().trim_matches('"').to_string())
+        })
+    };
+    Some((field("ID")?, field("VERSION_ID").unwrap_or_default()))
+}
+
+/// Whether a path is an os-release file (every cataloger that builds distro purls wants it).
+pub fn is_os_release(path: &str) -> bool {
+    path == "/etc/os-release" || path == "/usr/lib/os-release"
+}

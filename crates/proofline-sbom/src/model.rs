@@ -1,0 +1,171 @@
+//! The one inventory every SBOM format is written from: packages with their identity (purl),
+//! licences, the files they own with recorded digests, where they were found and by which
+//! cataloger, plus every file in the image so nothing unowned is invisible.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// The package ecosystem, which decides the purl type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Ecosystem {
+    Deb,
+    Apk,
+    Rpm,
+    Pypi,
+    Npm,
+    Cargo,
+    Golang,
+    Maven,
+}
+
+impl Ecosystem {
+    /// The purl type (`pkg:<type>/…`).
+    pub fn purl_type(self) -> &'static str {
+        match self {
+            Self::Deb => "deb",
+            Self::Apk => "apk",
+            Self::Rpm => "rpm",
+            Self::Pypi => "pypi",
+            Self::Npm => "npm",
+            Self::Cargo => "cargo",
+            Self::Golang => "golang",
+            Self::Maven => "maven",
+        }
+    }
+}
+
+/// A digest a package manager recorded for a file.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileDigest {
+    /// `md5`, `sha1`, `sha256`, … as the package manager names it.
+    pub algorithm: String,
+    /// Lowercase hex.
+    pub value: String,
+}
+
+/// A file a package says it owns.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OwnedFile {
+    /// Absolute path in the image.
+    pub path: String,
+    /// The digest the package manager recorded, when it recorded one.
+    pub recorded: Option<FileDigest>,
+}
+
+/// One package.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Package {
+    pub ecosystem: Ecosystem,
+    pub name: String,
+    pub version: String,
+    /// Package URL (purl spec), e.g. `pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12`.
+    pub purl: String,
+    /// SPDX licence expression, when the package declares one we can express.
+    pub license: Option<String>,
+    /// Who supplies it (Debian `Maintainer`, PyPI `Author`, …).
+    pub supplier: Option<String>,
+    /// CPU architecture, when the package records one.
+    pub arch: Option<String>,
+    /// The source package it was built from (Debian `Source:`), when it differs.
+    pub source_package: Option<String>,
+    /// Names of the packages it depends on, as declared (constraints kept).
+    pub depends: Vec<String>,
+    /// Files it owns.
+    pub files: Vec<OwnedFile>,
+    /// Where it was found (its database or manifest).
+    pub found_at: String,
+    /// Which cataloger found it (`dpkg`, `python`, `npm`, …).
+    pub cataloger: &'static str,
+}
+
+impl Package {
+    /// A stable identifier derived from content (ecosystem, name, version, where found).
+    pub fn id(&self) -> String {
+        let key = format!(
+            "{}|{}|{}|{}",
+            self.purl, self.found_at, self.name, self.version
+        );
+        let digest = <sha2::Sha256 as sha2::Digest>::digest(key.as_bytes());
+        format!("pkg-{}", &hex::encode(digest.as_slice())[..16])
+    }
+}
+
+/// A regular file of the merged filesystem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageFile {
+    pub size: u64,
+    pub mode: u32,
+    /// Lowercase hex SHA-256 of the content.
+    pub sha256: Option<String>,
+}
+
+/// Everything the catalogers found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Inventory {
+    /// Sorted by ecosystem, name, version, place found.
+    pub packages: Vec<Package>,
+    /// Every regular file in the image, by absolute path.
+    pub files: BTreeMap<String, ImageFile>,
+    /// What the walk or a cataloger could not read, with a stable code first (`code: detail`).
+    pub warnings: Vec<String>,
+}
+
+impl Inventory {
+    /// Sorts packages deterministically.
+    pub fn normalise(&mut self) {
+        for p in &mut self.packages {
+            p.files.sort();
+            p.files.dedup();
+        }
+        self.packages.sort_by(|a, b| {
+            (a.ecosystem, &a.name, &a.version, &a.found_at).cmp(&(
+                b.ecosystem,
+                &b.name,
+                &b.version,
+                &b.found_at,
+            ))
+        });
+        self.warnings.sort();
+        self.warnings.dedup();
+    }
+
+    /// Executables and shared libraries no package claims: a binary copied in is never
+    /// invisible.
+    pub fn unowned_binaries(&self) -> Vec<&str> {
+        let owned: std::collections::HashSet<&str> = self
+            .packages
+            .iter()
+            .flat_map(|p| p.files.iter().map(|f| f.path.as_str()))
+            .collect();
+        self.files
+            .iter()
+            .filter(|(path, f)| {
+                let executable = f.mode & 0o111 != 0;
+                let library = path.contains(".so");
+                (executable || library) && !owned.contains(path.as_str())
+            })
+            .map(|(path, _)| path.as_str())
+            .collect()
+    }
+}
+
+/// Percent-encodes a purl component (name, version, qualifier value).
+pub fn purl_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
