@@ -21,6 +21,11 @@ pub enum Ecosystem {
 }
 
 impl Ecosystem {
+    /// A distribution's package manager (dpkg, apk, rpm), as opposed to a language's.
+    pub fn is_distro(self) -> bool {
+        matches!(self, Self::Deb | Self::Apk | Self::Rpm)
+    }
+
     /// The purl type (`pkg:<type>/…`).
     pub fn purl_type(self) -> &'static str {
         match self {
@@ -81,6 +86,10 @@ pub struct Package {
     pub found_at: String,
     /// Which cataloger found it (`dpkg`, `python`, `npm`, …).
     pub cataloger: &'static str,
+    /// The purl of the distribution package that owns this language package's files (e.g.
+    /// Debian's `python3-six` owning `six-1.16.0.dist-info`): its advisories are the
+    /// distribution's, which may have backported fixes.
+    pub owned_by: Option<String>,
 }
 
 impl Package {

@@ -142,6 +142,7 @@ fn run(contents: &Contents) -> (Vec<Package>, Vec<String>) {
                 files,
                 found_at: path.clone(),
                 cataloger: CATALOGER.name,
+                owned_by: None,
                 name,
                 version,
             });

@@ -3,6 +3,8 @@
 //! databases, manifests), then each cataloger turns those into packages.
 
 pub mod dpkg;
+pub mod npm;
+pub mod python;
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
@@ -39,6 +41,11 @@ impl Contents {
             .map(|(p, b)| (p.as_str(), b.as_slice()))
     }
 
+    /// Every collected file, in path order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.files.iter().map(|(p, b)| (p.as_str(), b.as_slice()))
+    }
+
     /// Inserts content (tests and catalogers reading nested archives).
     pub fn insert(&mut self, path: impl Into<String>, bytes: Vec<u8>) {
         self.files.insert(path.into(), bytes);
@@ -56,7 +63,7 @@ pub struct Cataloger {
 }
 
 /// Every cataloger, in a fixed order.
-pub const CATALOGERS: &[Cataloger] = &[dpkg::CATALOGER];
+pub const CATALOGERS: &[Cataloger] = &[dpkg::CATALOGER, python::CATALOGER, npm::CATALOGER];
 
 /// Walks `image` once and runs `catalogers` over what it collected.
 pub fn catalog_image(
@@ -91,8 +98,30 @@ pub fn catalog_image(
         inventory.packages.extend(packages);
         inventory.warnings.extend(warnings);
     }
+    mark_distro_owned(&mut inventory);
     inventory.normalise();
     Ok(inventory)
+}
+
+/// Language packages whose manifest a distribution package owns are marked with its purl.
+fn mark_distro_owned(inventory: &mut Inventory) {
+    let mut owner_of: BTreeMap<String, String> = BTreeMap::new();
+    for p in inventory
+        .packages
+        .iter()
+        .filter(|p| p.ecosystem.is_distro())
+    {
+        for f in &p.files {
+            owner_of.insert(f.path.clone(), p.purl.clone());
+        }
+    }
+    for p in inventory
+        .packages
+        .iter_mut()
+        .filter(|p| !p.ecosystem.is_distro())
+    {
+        p.owned_by = owner_of.get(&p.found_at).cloned();
+    }
 }
 
 /// The `ID` and `VERSION_ID` of `/etc/os-release` (or `/usr/lib/os-release`).
@@ -114,4 +143,55 @@ pub fn os_release(contents: &Contents) -> Option<(String, String)> {
 /// Whether a path is an os-release file (every cataloger that builds distro purls wants it).
 pub fn is_os_release(path: &str) -> bool {
     path == "/etc/os-release" || path == "/usr/lib/os-release"
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_language_package_a_distribution_package_owns_is_marked() {
+        let mut contents = Contents::default();
+        contents.insert(
+            "/var/lib/dpkg/status",
+            b"Package: python3-six\nStatus: install ok installed\nVersion: 1.16.0-4\nArchitecture: all\n"
+                .to_vec(),
+        );
+        let metadata = "/usr/lib/python3/dist-packages/six-1.16.0.dist-info/METADATA";
+        contents.insert(
+            "/var/lib/dpkg/info/python3-six.list",
+            format!("/usr/lib/python3/dist-packages/six.py\n{metadata}\n").into_bytes(),
+        );
+        contents.insert(metadata, b"Name: six\nVersion: 1.16.0\n".to_vec());
+        contents.insert(
+            "/usr/local/lib/python3.11/site-packages/six-1.16.0.dist-info/METADATA",
+            b"Name: six\nVersion: 1.16.0\n".to_vec(),
+        );
+        let mut inventory = Inventory::default();
+        for c in CATALOGERS {
+            inventory.packages.extend((c.run)(&contents).0);
+        }
+        mark_distro_owned(&mut inventory);
+        inventory.normalise();
+        let six: Vec<_> = inventory
+            .packages
+            .iter()
+            .filter(|p| p.name == "six")
+            .map(|p| (p.found_at.as_str(), p.owned_by.as_deref()))
+            .collect();
+        assert_eq!(
+            six,
+            [
+                (
+                    metadata,
+                    Some("pkg:deb/debian/python3-six@1.16.0-4?arch=all")
+                ),
+                (
+                    "/usr/local/lib/python3.11/site-packages/six-1.16.0.dist-info/METADATA",
+                    None
+                ),
+            ]
+        );
+    }
 }
