@@ -2,6 +2,7 @@
 //! into one inventory that every output format is written from.
 
 pub mod catalog;
+pub mod cyclonedx;
 pub mod model;
 
 pub use catalog::{CatalogError, catalog_image};

@@ -1,0 +1,97 @@
+//! The CycloneDX BOM of the fixture image validates against the official CycloneDX 1.4, 1.5 and
+//! 1.6 schemas (`fixtures/schemas/cyclonedx`, with the SPDX licence list and JSF schemas they
+//! reference served from disk, never the network), and is byte-identical run to run.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+
+use jsonschema::{Retrieve, Uri};
+use proofline_oci::{Image, ImageRef, OpenOptions};
+use proofline_sbom::catalog::CATALOGERS;
+use proofline_sbom::catalog_image;
+use proofline_sbom::cyclonedx::{CycloneDxVersion, Subject, write};
+use serde_json::Value;
+
+fn schemas() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/schemas/cyclonedx")
+}
+
+/// Serves `http://cyclonedx.org/schema/<file>` from the vendored copies.
+struct Offline;
+
+impl Retrieve for Offline {
+    fn retrieve(
+        &self,
+        uri: &Uri<String>,
+    ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+        let file = uri
+            .path()
+            .as_str()
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let text = std::fs::read_to_string(schemas().join(&file))
+            .map_err(|e| format!("{uri} is not vendored ({file}): {e}"))?;
+        Ok(serde_json::from_str(&text)?)
+    }
+}
+
+fn validate(bom: &Value, version: &str) -> Vec<String> {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(schemas().join(format!("bom-{version}.schema.json"))).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::options()
+        .with_retriever(Offline)
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap();
+    validator
+        .iter_errors(bom)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect()
+}
+
+#[test]
+fn the_fixture_images_bom_is_valid_cyclonedx_1_4_1_5_and_1_6() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/images/app");
+    let reference: ImageRef = format!("oci:{path}:1.0").parse().unwrap();
+    let image = Image::open(&reference, &OpenOptions::default()).unwrap();
+    let inventory = catalog_image(&image, CATALOGERS).unwrap();
+    let subject = Subject {
+        name: "oci:fixtures/images/app:1.0".into(),
+        digest: image.digest().to_string(),
+    };
+    for version in [
+        CycloneDxVersion::V1_4,
+        CycloneDxVersion::V1_5,
+        CycloneDxVersion::V1_6,
+    ] {
+        let bom = write(&inventory, &subject, version, "2026-01-01T00:00:00Z");
+        let errors = validate(&bom, version.as_str());
+        assert!(
+            errors.is_empty(),
+            "CycloneDX {}: {errors:#?}",
+            version.as_str()
+        );
+        assert_eq!(
+            bom["components"].as_array().unwrap().len(),
+            inventory.packages.len()
+        );
+        // Deterministic, including the serial number.
+        assert_eq!(
+            bom,
+            write(&inventory, &subject, version, "2026-01-01T00:00:00Z")
+        );
+    }
+    // A broken BOM is rejected, so the validation above cannot pass vacuously.
+    let mut bad = write(
+        &inventory,
+        &subject,
+        CycloneDxVersion::V1_6,
+        "2026-01-01T00:00:00Z",
+    );
+    bad["components"][0]["purl"] = Value::from(42);
+    assert!(!validate(&bad, "1.6").is_empty());
+}
