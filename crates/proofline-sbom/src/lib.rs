@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod cyclonedx;
 pub mod model;
+pub mod verify;
 
 pub use catalog::{CatalogError, catalog_image};
 pub use model::{Ecosystem, FileDigest, Inventory, OwnedFile, Package};

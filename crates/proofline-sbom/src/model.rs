@@ -122,6 +122,8 @@ pub struct Inventory {
     pub packages: Vec<Package>,
     /// Every regular file in the image, by absolute path.
     pub files: BTreeMap<String, ImageFile>,
+    /// Every symlink in the image: path → target as stored.
+    pub links: BTreeMap<String, String>,
     /// What the walk or a cataloger could not read, with a stable code first (`code: detail`).
     pub warnings: Vec<String>,
 }

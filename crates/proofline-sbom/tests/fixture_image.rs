@@ -58,3 +58,79 @@ fn the_fixture_images_debian_packages_with_their_files_and_md5sums() {
         .collect();
     insta::assert_debug_snapshot!("fixture_debs", names);
 }
+
+#[test]
+fn recorded_digests_of_the_fixture_image_are_checked_through_merged_usr_symlinks() {
+    let image = fixture();
+    let inventory = catalog_image(&image, CATALOGERS).unwrap();
+    let report = proofline_sbom::verify::verify(&image, &inventory).unwrap();
+    assert!(report.files_checked > 100, "{}", report.files_checked);
+    // The fixture's builder deleted nothing and changed nothing a package recorded, except
+    // what a later layer removed (reported as missing, not modified).
+    assert_eq!(
+        report.modified,
+        0,
+        "{:#?}",
+        report
+            .packages
+            .iter()
+            .flat_map(|p| &p.problems)
+            .filter(|f| f.state == proofline_sbom::verify::FileState::Modified)
+            .collect::<Vec<_>>()
+    );
+    let six = report
+        .packages
+        .iter()
+        .find(|p| p.purl == "pkg:pypi/six@1.16.0")
+        .unwrap();
+    assert!(six.ok >= 2, "{six:#?}");
+    let zlib = report
+        .packages
+        .iter()
+        .find(|p| p.purl.starts_with("pkg:deb/debian/zlib1g@"))
+        .unwrap();
+    assert!(zlib.ok >= 1, "{zlib:#?}");
+}
+
+#[test]
+fn a_changed_file_is_modified_and_a_deleted_one_missing() {
+    use proofline_sbom::verify::FileState;
+    use proofline_sbom::{FileDigest, OwnedFile};
+    let image = fixture();
+    let mut inventory = catalog_image(&image, CATALOGERS).unwrap();
+    let six = inventory
+        .packages
+        .iter_mut()
+        .find(|p| p.ecosystem == Ecosystem::Pypi)
+        .unwrap();
+    let py = six
+        .files
+        .iter_mut()
+        .find(|f| f.path.ends_with("/six.py"))
+        .unwrap();
+    py.recorded = Some(FileDigest {
+        algorithm: "sha256".into(),
+        value: "00".repeat(32),
+    });
+    six.files.push(OwnedFile {
+        path: "/usr/local/lib/python3.11/site-packages/deleted.py".into(),
+        recorded: Some(FileDigest {
+            algorithm: "sha256".into(),
+            value: "11".repeat(32),
+        }),
+    });
+    let report = proofline_sbom::verify::verify(&image, &inventory).unwrap();
+    let six = report
+        .packages
+        .iter()
+        .find(|p| p.purl == "pkg:pypi/six@1.16.0")
+        .unwrap();
+    let states: Vec<(FileState, bool)> = six
+        .problems
+        .iter()
+        .map(|f| (f.state, f.actual.is_some()))
+        .collect();
+    assert!(states.contains(&(FileState::Modified, true)), "{six:#?}");
+    assert!(states.contains(&(FileState::Missing, false)), "{six:#?}");
+    assert_eq!(report.modified, 1);
+}

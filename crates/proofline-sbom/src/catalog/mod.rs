@@ -87,6 +87,10 @@ pub fn catalog_image(
             if let Some(bytes) = entry.content {
                 contents.files.insert(entry.path, bytes);
             }
+        } else if entry.kind == EntryType::Symlink
+            && let Some(target) = entry.link
+        {
+            inventory.links.insert(entry.path, target);
         }
         ControlFlow::Continue(())
     })?;
