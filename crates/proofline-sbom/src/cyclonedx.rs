@@ -154,12 +154,9 @@ pub fn write(
             .depends
             .iter()
             .filter_map(|d| {
-                let name = d
-                    .split(['|', ' ', '(', '<', '>', '=', '!', '~', ';', '['])
-                    .next()?
-                    .trim();
-                let name = name.split(':').next().unwrap_or(name);
-                by_name.get(&(name, p.ecosystem)).cloned()
+                by_name
+                    .get(&(crate::model::dependency_name(d), p.ecosystem))
+                    .cloned()
             })
             .collect();
         on.sort();

@@ -167,6 +167,18 @@ impl Inventory {
     }
 }
 
+/// The package name a declared dependency names: the first alternative, without its version
+/// constraint, architecture qualifier or extras (`libc6 (>= 2.36) | libc6.1`, `foo>=1; extra`,
+/// `libgcc-s1:amd64`).
+pub fn dependency_name(declared: &str) -> &str {
+    let first = declared
+        .split(['|', ' ', '(', '<', '>', '=', '!', '~', ';', '['])
+        .next()
+        .unwrap_or("")
+        .trim();
+    first.split(':').next().unwrap_or(first)
+}
+
 /// Percent-encodes a purl component (name, version, qualifier value).
 pub fn purl_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
