@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod cyclonedx;
 pub mod model;
 pub mod spdx23;
+pub mod spdx3;
 pub mod verify;
 
 pub use catalog::{CatalogError, catalog_image};

@@ -147,6 +147,14 @@ impl Inventory {
         self.warnings.dedup();
     }
 
+    /// A namespace for identifiers, derived from the image digest and the packages found: the
+    /// same image gives the same identifiers, a different inventory different ones.
+    pub fn namespace(&self, image_digest: &str) -> String {
+        let ids: Vec<String> = self.packages.iter().map(Package::id).collect();
+        let seed = format!("{image_digest}|{}", ids.join(","));
+        hex::encode(&<sha2::Sha256 as sha2::Digest>::digest(seed.as_bytes())[..16])
+    }
+
     /// Executables and shared libraries no package claims: a binary copied in is never
     /// invisible.
     pub fn unowned_binaries(&self) -> Vec<&str> {
@@ -177,6 +185,18 @@ pub fn dependency_name(declared: &str) -> &str {
         .unwrap_or("")
         .trim();
     first.split(':').next().unwrap_or(first)
+}
+
+/// Whether a licence string reads as an SPDX licence expression (ids, `AND`/`OR`/`WITH`,
+/// parentheses); free text is not, and is written as `NOASSERTION` or a name instead.
+pub fn is_spdx_expression(l: &str) -> bool {
+    !l.is_empty()
+        && l.split_whitespace().all(|w| {
+            matches!(w, "AND" | "OR" | "WITH")
+                || w.trim_matches(['(', ')'])
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '+'))
+        })
 }
 
 /// Percent-encodes a purl component (name, version, qualifier value).

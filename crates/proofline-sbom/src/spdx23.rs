@@ -5,10 +5,9 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use crate::cyclonedx::Subject;
-use crate::model::{Ecosystem, Inventory, Package};
+use crate::model::{Ecosystem, Inventory, Package, is_spdx_expression};
 
 /// The root package's SPDX id.
 pub const IMAGE_ID: &str = "SPDXRef-Image";
@@ -21,17 +20,7 @@ fn spdx_id(p: &Package) -> String {
 /// else (free text) is `NOASSERTION`, never an invalid expression.
 fn declared(license: Option<&str>) -> String {
     match license {
-        Some(l)
-            if !l.is_empty()
-                && l.split_whitespace().all(|w| {
-                    matches!(w, "AND" | "OR" | "WITH")
-                        || w.trim_matches(['(', ')'])
-                            .chars()
-                            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '+'))
-                }) =>
-        {
-            l.to_string()
-        }
+        Some(l) if is_spdx_expression(l) => l.to_string(),
         _ => "NOASSERTION".into(),
     }
 }
@@ -103,17 +92,7 @@ pub fn write(inventory: &Inventory, subject: &Subject, timestamp: &str) -> Value
             }));
         }
     }
-    let seed = format!(
-        "{}|{}",
-        subject.digest,
-        inventory
-            .packages
-            .iter()
-            .map(Package::id)
-            .collect::<Vec<_>>()
-            .join(",")
-    );
-    let namespace = hex::encode(&Sha256::digest(seed.as_bytes())[..16]);
+    let namespace = inventory.namespace(&subject.digest);
     json!({
         "spdxVersion": "SPDX-2.3",
         "dataLicense": "CC0-1.0",
