@@ -105,6 +105,10 @@ pub fn write(
         if let Some(l) = licenses(p) {
             c["licenses"] = l;
         }
+        if p.dev {
+            // Declared for development only: not part of what runs in the image.
+            c["scope"] = json!("excluded");
+        }
         if let Some(s) = &p.supplier {
             c["supplier"] = json!({ "name": s });
         }

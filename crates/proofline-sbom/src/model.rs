@@ -90,6 +90,9 @@ pub struct Package {
     /// Debian's `python3-six` owning `six-1.16.0.dist-info`): its advisories are the
     /// distribution's, which may have backported fixes.
     pub owned_by: Option<String>,
+    /// Declared only as a development dependency (npm lockfile `dev: true`): not part of what
+    /// runs, and kept apart from what is installed.
+    pub dev: bool,
 }
 
 impl Package {

@@ -57,6 +57,47 @@ fn the_fixture_images_debian_packages_with_their_files_and_md5sums() {
         .map(|p| format!("{} {}", p.name, p.version))
         .collect();
     insta::assert_debug_snapshot!("fixture_debs", names);
+
+    // six as an installed wheel, with RECORD sha256 digests matching the files in the image.
+    let six = inventory
+        .packages
+        .iter()
+        .find(|p| p.ecosystem == Ecosystem::Pypi)
+        .unwrap();
+    assert_eq!(six.purl, "pkg:pypi/six@1.16.0");
+    let py = six
+        .files
+        .iter()
+        .find(|f| f.path.ends_with("/six.py"))
+        .unwrap();
+    let recorded = py.recorded.as_ref().unwrap();
+    assert_eq!(recorded.algorithm, "sha256");
+    assert_eq!(
+        Some(&recorded.value),
+        inventory.files[&py.path].sha256.as_ref()
+    );
+    // npm: the installed packages from node_modules, and the application from its lockfile
+    // (whose entries are all installed, so nothing is listed twice).
+    let npm: Vec<(&str, &str)> = inventory
+        .packages
+        .iter()
+        .filter(|p| p.ecosystem == Ecosystem::Npm)
+        .map(|p| (p.purl.as_str(), p.found_at.as_str()))
+        .collect();
+    assert_eq!(
+        npm,
+        [
+            (
+                "pkg:npm/minimist@1.2.0",
+                "/app/node_modules/minimist/package.json"
+            ),
+            ("pkg:npm/ms@2.1.3", "/app/node_modules/ms/package.json"),
+            (
+                "pkg:npm/proofline-fixture-app@1.0.0",
+                "/app/package-lock.json"
+            ),
+        ]
+    );
 }
 
 #[test]

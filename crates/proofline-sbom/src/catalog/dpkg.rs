@@ -143,6 +143,7 @@ fn run(contents: &Contents) -> (Vec<Package>, Vec<String>) {
                 found_at: path.clone(),
                 cataloger: CATALOGER.name,
                 owned_by: None,
+                dev: false,
                 name,
                 version,
             });

@@ -111,6 +111,7 @@ fn run(contents: &Contents) -> (Vec<Package>, Vec<String>) {
             found_at: path.to_string(),
             cataloger: CATALOGER.name,
             owned_by: None,
+            dev: false,
             name: normalise(&name),
             version,
         });
