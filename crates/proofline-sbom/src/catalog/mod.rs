@@ -2,6 +2,7 @@
 //! mode, SHA-256) and keeps the bytes of just the files some cataloger asked for (package
 //! databases, manifests), then each cataloger turns those into packages.
 
+pub mod cargo;
 pub mod dpkg;
 pub mod npm;
 pub mod python;
@@ -63,7 +64,12 @@ pub struct Cataloger {
 }
 
 /// Every cataloger, in a fixed order.
-pub const CATALOGERS: &[Cataloger] = &[dpkg::CATALOGER, python::CATALOGER, npm::CATALOGER];
+pub const CATALOGERS: &[Cataloger] = &[
+    dpkg::CATALOGER,
+    python::CATALOGER,
+    npm::CATALOGER,
+    cargo::CATALOGER,
+];
 
 /// Walks `image` once and runs `catalogers` over what it collected.
 pub fn catalog_image(
