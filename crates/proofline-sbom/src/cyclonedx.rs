@@ -142,6 +142,22 @@ pub fn write(
         }
         components.push(c);
     }
+    // Executables and shared libraries no package owns: a binary copied in is never invisible.
+    let mut unowned_refs = Vec::new();
+    for path in inventory.unowned_binaries() {
+        let Some(sha) = inventory.files.get(path).and_then(|f| f.sha256.as_ref()) else {
+            continue;
+        };
+        let bom_ref = format!("file:{path}");
+        components.push(json!({
+            "type": "file",
+            "bom-ref": bom_ref,
+            "name": path,
+            "hashes": [{ "alg": "SHA-256", "content": sha }],
+            "properties": [{ "name": "proofline:unowned", "value": "true" }],
+        }));
+        unowned_refs.push(bom_ref);
+    }
     // Dependencies: the image depends on every package; a package on those named in its
     // declared dependencies that are present (first word of each alternative).
     let by_name: BTreeMap<(&str, crate::model::Ecosystem), String> = inventory
@@ -151,7 +167,7 @@ pub fn write(
         .collect();
     let mut dependencies = vec![json!({
         "ref": root_ref,
-        "dependsOn": ids.keys().cloned().collect::<Vec<_>>(),
+        "dependsOn": ids.keys().cloned().chain(unowned_refs).collect::<Vec<_>>(),
     })];
     for p in &inventory.packages {
         let mut on: Vec<String> = p

@@ -158,20 +158,53 @@ impl Inventory {
         hex::encode(&<sha2::Sha256 as sha2::Digest>::digest(seed.as_bytes())[..16])
     }
 
+    /// Follows symlinked directories (e.g. `/lib` → `usr/lib` on merged-/usr systems) so a path
+    /// a package recorded finds the regular file it names.
+    pub fn resolve_path(&self, path: &str) -> String {
+        let mut current = path.to_string();
+        for _ in 0..40 {
+            let parts: Vec<&str> = current.split('/').filter(|p| !p.is_empty()).collect();
+            let mut prefix = String::new();
+            let mut next = None;
+            for (i, part) in parts.iter().enumerate() {
+                prefix.push('/');
+                prefix.push_str(part);
+                if let Some(target) = self.links.get(&prefix) {
+                    let resolved = proofline_oci::resolve_in_root(&prefix, target);
+                    let rest = parts[i + 1..].join("/");
+                    next = Some(if rest.is_empty() {
+                        resolved
+                    } else {
+                        format!("{}/{rest}", resolved.trim_end_matches('/'))
+                    });
+                    break;
+                }
+            }
+            match next {
+                Some(n) => current = n,
+                None => break,
+            }
+        }
+        current
+    }
+
     /// Executables and shared libraries no package claims: a binary copied in is never
-    /// invisible.
+    /// invisible. Package managers' own databases (maintainer scripts) are not counted.
     pub fn unowned_binaries(&self) -> Vec<&str> {
-        let owned: std::collections::HashSet<&str> = self
+        const DATABASES: [&str; 3] = ["/var/lib/dpkg/", "/lib/apk/db/", "/var/lib/rpm/"];
+        let owned: std::collections::HashSet<String> = self
             .packages
             .iter()
-            .flat_map(|p| p.files.iter().map(|f| f.path.as_str()))
+            .flat_map(|p| p.files.iter().map(|f| self.resolve_path(&f.path)))
             .collect();
         self.files
             .iter()
             .filter(|(path, f)| {
                 let executable = f.mode & 0o111 != 0;
                 let library = path.contains(".so");
-                (executable || library) && !owned.contains(path.as_str())
+                (executable || library)
+                    && !DATABASES.iter().any(|db| path.starts_with(db))
+                    && !owned.contains(path.as_str())
             })
             .map(|(path, _)| path.as_str())
             .collect()
@@ -214,4 +247,63 @@ pub fn purl_escape(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn file(mode: u32) -> ImageFile {
+        ImageFile {
+            size: 1,
+            mode,
+            sha256: Some("00".repeat(32)),
+        }
+    }
+
+    #[test]
+    fn symlinked_directories_are_followed() {
+        let mut inv = Inventory::default();
+        inv.links.insert("/lib".into(), "usr/lib".into());
+        inv.links.insert("/usr/lib/alt".into(), "/opt/real".into());
+        assert_eq!(
+            inv.resolve_path("/lib/x86_64-linux-gnu/libz.so.1"),
+            "/usr/lib/x86_64-linux-gnu/libz.so.1"
+        );
+        assert_eq!(inv.resolve_path("/lib/alt/f"), "/opt/real/f");
+        assert_eq!(inv.resolve_path("/etc/passwd"), "/etc/passwd");
+    }
+
+    #[test]
+    fn a_binary_no_package_owns_is_listed() {
+        let mut inv = Inventory::default();
+        inv.links.insert("/lib".into(), "usr/lib".into());
+        inv.files.insert("/usr/lib/libz.so.1".into(), file(0o644));
+        inv.files
+            .insert("/usr/local/bin/copied-in".into(), file(0o755));
+        inv.files.insert("/etc/passwd".into(), file(0o644));
+        inv.files
+            .insert("/var/lib/dpkg/info/zlib1g.postinst".into(), file(0o755));
+        inv.packages.push(Package {
+            ecosystem: Ecosystem::Deb,
+            name: "zlib1g".into(),
+            version: "1".into(),
+            purl: "pkg:deb/debian/zlib1g@1".into(),
+            license: None,
+            supplier: None,
+            arch: None,
+            source_package: None,
+            depends: Vec::new(),
+            files: vec![OwnedFile {
+                path: "/lib/libz.so.1".into(),
+                recorded: None,
+            }],
+            found_at: "/var/lib/dpkg/status".into(),
+            cataloger: "dpkg",
+            owned_by: None,
+            dev: false,
+        });
+        assert_eq!(inv.unowned_binaries(), ["/usr/local/bin/copied-in"]);
+    }
 }

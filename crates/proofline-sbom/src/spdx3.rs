@@ -112,11 +112,29 @@ pub fn write(inventory: &Inventory, subject: &Subject, timestamp: &str) -> Value
         }));
         elements.push(lid.clone());
     }
-    let contains: Vec<String> = inventory
+    let mut contains: Vec<String> = inventory
         .packages
         .iter()
         .map(|p| id("package", &p.id()))
         .collect();
+    // Executables and shared libraries no package owns: a binary copied in is never invisible.
+    for path in inventory.unowned_binaries() {
+        let Some(sha) = inventory.files.get(path).and_then(|f| f.sha256.as_ref()) else {
+            continue;
+        };
+        let fid = id("file", &hex::encode(&Sha256::digest(path.as_bytes())[..8]));
+        graph.push(json!({
+            "type": "software_File",
+            "spdxId": fid,
+            "creationInfo": CREATION,
+            "name": path,
+            "software_primaryPurpose": "executable",
+            "verifiedUsing": [{ "type": "Hash", "algorithm": "sha256", "hashValue": sha }],
+            "comment": "owned by no package",
+        }));
+        elements.push(fid.clone());
+        contains.push(fid);
+    }
     if !contains.is_empty() {
         relationships.insert(0, ("contains", image_id.clone(), contains));
     }

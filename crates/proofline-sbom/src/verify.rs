@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
 
 use md5::Digest as _;
-use proofline_oci::{EntryType, Image, WalkOptions, resolve_in_root};
+use proofline_oci::{EntryType, Image, WalkOptions};
 use serde::Serialize;
 
 use crate::catalog::CatalogError;
@@ -63,40 +63,10 @@ pub struct VerificationReport {
     pub packages: Vec<PackageCheck>,
 }
 
-/// Follows symlinked directories (e.g. `/lib` → `usr/lib` on merged-/usr systems) so a path a
-/// package recorded finds the regular file it names.
-fn resolve(path: &str, links: &BTreeMap<String, String>) -> String {
-    let mut current = path.to_string();
-    for _ in 0..40 {
-        let mut changed = false;
-        let parts: Vec<&str> = current.split('/').filter(|p| !p.is_empty()).collect();
-        let mut prefix = String::new();
-        for (i, part) in parts.iter().enumerate() {
-            prefix.push('/');
-            prefix.push_str(part);
-            if let Some(target) = links.get(&prefix) {
-                let resolved = resolve_in_root(&prefix, target);
-                let rest = parts[i + 1..].join("/");
-                current = if rest.is_empty() {
-                    resolved
-                } else {
-                    format!("{}/{rest}", resolved.trim_end_matches('/'))
-                };
-                changed = true;
-                break;
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
-    current
-}
-
 /// Checks every recorded digest. Digests other than SHA-256 need the file's bytes: a second
 /// walk streams exactly those files and hashes each as it passes (memory stays per-file).
 pub fn verify(image: &Image, inventory: &Inventory) -> Result<VerificationReport, CatalogError> {
-    let resolved = |p: &str| resolve(p, &inventory.links);
+    let resolved = |p: &str| inventory.resolve_path(p);
     let need: BTreeSet<String> = inventory
         .packages
         .iter()
@@ -180,25 +150,4 @@ pub fn verify(image: &Image, inventory: &Inventory) -> Result<VerificationReport
         }
     }
     Ok(report)
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn symlinked_directories_are_followed() {
-        let links: BTreeMap<String, String> = [
-            ("/lib".to_string(), "usr/lib".to_string()),
-            ("/usr/lib/alt".to_string(), "/opt/real".to_string()),
-        ]
-        .into();
-        assert_eq!(
-            resolve("/lib/x86_64-linux-gnu/libz.so.1", &links),
-            "/usr/lib/x86_64-linux-gnu/libz.so.1"
-        );
-        assert_eq!(resolve("/lib/alt/f", &links), "/opt/real/f");
-        assert_eq!(resolve("/etc/passwd", &links), "/etc/passwd");
-    }
 }

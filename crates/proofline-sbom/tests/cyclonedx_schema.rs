@@ -75,10 +75,21 @@ fn the_fixture_images_bom_is_valid_cyclonedx_1_4_1_5_and_1_6() {
             "CycloneDX {}: {errors:#?}",
             version.as_str()
         );
+        let unowned = inventory.unowned_binaries();
         assert_eq!(
             bom["components"].as_array().unwrap().len(),
-            inventory.packages.len()
+            inventory.packages.len() + unowned.len()
         );
+        for path in &unowned {
+            assert!(
+                bom["components"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|c| c["name"] == *path),
+                "unowned {path} missing from the BOM"
+            );
+        }
         // Deterministic, including the serial number.
         assert_eq!(
             bom,

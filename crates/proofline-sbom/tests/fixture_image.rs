@@ -84,6 +84,13 @@ fn the_fixture_images_debian_packages_with_their_files_and_md5sums() {
         .filter(|p| p.ecosystem == Ecosystem::Npm)
         .map(|p| (p.purl.as_str(), p.found_at.as_str()))
         .collect();
+    // Every executable and library belongs to a package (through merged-/usr symlinks), and the
+    // package manager's own maintainer scripts are not "binaries copied in".
+    assert!(
+        inventory.unowned_binaries().is_empty(),
+        "{:?}",
+        inventory.unowned_binaries()
+    );
     assert_eq!(
         npm,
         [

@@ -52,6 +52,13 @@ fn the_fixture_images_spdx_3_document_is_valid() {
         .filter(|e| e["type"] == "software_Package")
         .count();
     assert_eq!(packages, inventory.packages.len() + 1);
+    let files = doc["@graph"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "software_File")
+        .count();
+    assert_eq!(files, inventory.unowned_binaries().len());
 
     let mut bad = doc.clone();
     bad["@graph"][0]["specVersion"] = Value::from(3);
