@@ -160,27 +160,12 @@ pub fn write(
     }
     // Dependencies: the image depends on every package; a package on those named in its
     // declared dependencies that are present (first word of each alternative).
-    let by_name: BTreeMap<(&str, crate::model::Ecosystem), String> = inventory
-        .packages
-        .iter()
-        .map(|p| ((p.name.as_str(), p.ecosystem), p.id()))
-        .collect();
     let mut dependencies = vec![json!({
         "ref": root_ref,
         "dependsOn": ids.keys().cloned().chain(unowned_refs).collect::<Vec<_>>(),
     })];
-    for p in &inventory.packages {
-        let mut on: Vec<String> = p
-            .depends
-            .iter()
-            .filter_map(|d| {
-                by_name
-                    .get(&(crate::model::dependency_name(d), p.ecosystem))
-                    .cloned()
-            })
-            .collect();
-        on.sort();
-        on.dedup();
+    for (p, on) in inventory.packages.iter().zip(inventory.dependency_graph()) {
+        let on: Vec<String> = on.iter().map(|d| d.id()).collect();
         dependencies.push(json!({ "ref": p.id(), "dependsOn": on }));
     }
     let tool = match version {

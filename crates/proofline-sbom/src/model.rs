@@ -150,6 +150,30 @@ impl Inventory {
         self.warnings.dedup();
     }
 
+    /// For each package (same order as `packages`), the present packages its declared
+    /// dependencies name in its own ecosystem, sorted by id and without repeats. Dependencies the
+    /// image lacks are not invented.
+    pub fn dependency_graph(&self) -> Vec<Vec<&Package>> {
+        let by_name: BTreeMap<(&str, Ecosystem), &Package> = self
+            .packages
+            .iter()
+            .map(|p| ((p.name.as_str(), p.ecosystem), p))
+            .collect();
+        self.packages
+            .iter()
+            .map(|p| {
+                let mut on: Vec<&Package> = p
+                    .depends
+                    .iter()
+                    .filter_map(|d| by_name.get(&(dependency_name(d), p.ecosystem)).copied())
+                    .collect();
+                on.sort_by_key(|d| d.id());
+                on.dedup_by_key(|d| d.id());
+                on
+            })
+            .collect()
+    }
+
     /// A namespace for identifiers, derived from the image digest and the packages found: the
     /// same image gives the same identifiers, a different inventory different ones.
     pub fn namespace(&self, image_digest: &str) -> String {
@@ -273,6 +297,50 @@ mod tests {
         );
         assert_eq!(inv.resolve_path("/lib/alt/f"), "/opt/real/f");
         assert_eq!(inv.resolve_path("/etc/passwd"), "/etc/passwd");
+    }
+
+    fn deb(name: &str, depends: &[&str]) -> Package {
+        Package {
+            ecosystem: Ecosystem::Deb,
+            name: name.into(),
+            version: "1".into(),
+            purl: format!("pkg:deb/debian/{name}@1"),
+            license: None,
+            supplier: None,
+            arch: None,
+            source_package: None,
+            depends: depends.iter().map(|d| d.to_string()).collect(),
+            files: Vec::new(),
+            found_at: "/var/lib/dpkg/status".into(),
+            cataloger: "dpkg",
+            owned_by: None,
+            dev: false,
+        }
+    }
+
+    #[test]
+    fn dependencies_resolve_to_present_packages_only() {
+        let inv = Inventory {
+            packages: vec![
+                deb(
+                    "bash",
+                    &[
+                        "libc6 (>= 2.36)",
+                        "libtinfo6 | libncurses",
+                        "libc6:amd64",
+                        "absent",
+                    ],
+                ),
+                deb("libc6", &[]),
+                deb("libtinfo6", &[]),
+            ],
+            ..Inventory::default()
+        };
+        let graph = inv.dependency_graph();
+        let mut names: Vec<&str> = graph[0].iter().map(|p| p.name.as_str()).collect();
+        names.sort();
+        assert_eq!(names, ["libc6", "libtinfo6"]);
+        assert!(graph[1].is_empty() && graph[2].is_empty());
     }
 
     #[test]

@@ -2,12 +2,10 @@
 //! package, every package with its purl, declared licence and supplier, and `CONTAINS` /
 //! `DEPENDS_ON` relationships. Deterministic: the namespace derives from content.
 
-use std::collections::BTreeMap;
-
 use serde_json::{Value, json};
 
 use crate::cyclonedx::Subject;
-use crate::model::{Ecosystem, Inventory, Package, is_spdx_expression};
+use crate::model::{Inventory, Package, is_spdx_expression};
 
 /// The root package's SPDX id.
 pub const IMAGE_ID: &str = "SPDXRef-Image";
@@ -48,12 +46,7 @@ pub fn write(inventory: &Inventory, subject: &Subject, timestamp: &str) -> Value
         "relationshipType": "DESCRIBES",
         "relatedSpdxElement": IMAGE_ID,
     })];
-    let by_name: BTreeMap<(&str, Ecosystem), String> = inventory
-        .packages
-        .iter()
-        .map(|p| ((p.name.as_str(), p.ecosystem), spdx_id(p)))
-        .collect();
-    for p in &inventory.packages {
+    for (p, on) in inventory.packages.iter().zip(inventory.dependency_graph()) {
         let id = spdx_id(p);
         packages.push(json!({
             "SPDXID": id,
@@ -77,18 +70,11 @@ pub fn write(inventory: &Inventory, subject: &Subject, timestamp: &str) -> Value
             "relationshipType": "CONTAINS",
             "relatedSpdxElement": id,
         }));
-        let mut on: Vec<&String> = p
-            .depends
-            .iter()
-            .filter_map(|d| by_name.get(&(crate::model::dependency_name(d), p.ecosystem)))
-            .collect();
-        on.sort();
-        on.dedup();
         for dep in on {
             relationships.push(json!({
                 "spdxElementId": id,
                 "relationshipType": "DEPENDS_ON",
-                "relatedSpdxElement": dep,
+                "relatedSpdxElement": spdx_id(dep),
             }));
         }
     }

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::cyclonedx::Subject;
-use crate::model::{Ecosystem, Inventory, dependency_name, is_spdx_expression};
+use crate::model::{Inventory, is_spdx_expression};
 
 const CREATION: &str = "_:creationinfo";
 
@@ -55,14 +55,9 @@ pub fn write(inventory: &Inventory, subject: &Subject, timestamp: &str) -> Value
         }),
     ];
     let mut elements = vec![image_id.clone()];
-    let by_name: BTreeMap<(&str, Ecosystem), String> = inventory
-        .packages
-        .iter()
-        .map(|p| ((p.name.as_str(), p.ecosystem), id("package", &p.id())))
-        .collect();
     let mut relationships = Vec::new();
     let mut licences: BTreeMap<String, String> = BTreeMap::new();
-    for p in &inventory.packages {
+    for (p, on) in inventory.packages.iter().zip(inventory.dependency_graph()) {
         let pid = id("package", &p.id());
         let mut package = json!({
             "type": "software_Package",
@@ -82,16 +77,7 @@ pub fn write(inventory: &Inventory, subject: &Subject, timestamp: &str) -> Value
         }
         graph.push(package);
         elements.push(pid.clone());
-        let on: Vec<String> = {
-            let mut on: Vec<String> = p
-                .depends
-                .iter()
-                .filter_map(|d| by_name.get(&(dependency_name(d), p.ecosystem)).cloned())
-                .collect();
-            on.sort();
-            on.dedup();
-            on
-        };
+        let on: Vec<String> = on.iter().map(|d| id("package", &d.id())).collect();
         if !on.is_empty() {
             relationships.push(("dependsOn", pid.clone(), on));
         }

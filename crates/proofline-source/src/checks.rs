@@ -229,10 +229,7 @@ fn signatures(input: &CheckInput<'_>) -> Check {
             "{} {}: {}",
             short(&c.commit.sha),
             c.commit.summary,
-            serde_json::to_value(v.status)
-                .ok()
-                .and_then(|s| s.as_str().map(str::to_string))
-                .unwrap_or_default()
+            v.status.as_str()
         );
         if let Some(signer) = &v.signer {
             line.push_str(&format!(" (signer {signer})"));
@@ -279,10 +276,7 @@ fn forge_signatures(input: &CheckInput<'_>) -> Check {
                     "{}: {} says `{reason}`, we say {}",
                     short(&c.commit.sha),
                     view.forge,
-                    serde_json::to_value(c.verification.status)
-                        .ok()
-                        .and_then(|s| s.as_str().map(str::to_string))
-                        .unwrap_or_default()
+                    c.verification.status.as_str()
                 ));
             }
             (Some(Agreement::Unknown), Some(Observed::Indeterminate(i))) => unknown.push(i.clone()),

@@ -9,7 +9,6 @@ use serde_json::{Value, json};
 use crate::checks::{Check, CheckStatus, CommitResult};
 use crate::plan::Plan;
 use crate::policy::SourcePolicy;
-use crate::signature::SignatureStatus;
 use crate::verify::TrustSources;
 
 /// `source.json` schema id.
@@ -152,13 +151,6 @@ fn status_word(s: CheckStatus) -> &'static str {
     }
 }
 
-fn signature_word(s: SignatureStatus) -> String {
-    serde_json::to_value(s)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
 /// The Markdown job summary: the checks, then one row per commit (capped, with a count).
 pub fn summary_markdown(report: &SourceReport) -> String {
     const MAX_ROWS: usize = 50;
@@ -210,7 +202,7 @@ pub fn summary_markdown(report: &SourceReport) -> String {
             "| `{}` | {} | {}{} | {} | {} |\n",
             cell(c.commit.sha.get(..12).unwrap_or(&c.commit.sha)),
             cell(&c.commit.summary),
-            signature_word(v.status),
+            v.status.as_str(),
             if c.exempt { " (exempt)" } else { "" },
             cell(v.signer.as_deref().unwrap_or("—")),
             cell(&forge),

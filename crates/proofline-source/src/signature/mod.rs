@@ -36,6 +36,21 @@ pub enum SignatureStatus {
     UntrustedSigner,
 }
 
+impl SignatureStatus {
+    /// The kebab-case word used in `source.json`, summaries and annotations.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Verified => "verified",
+            Self::Unsigned => "unsigned",
+            Self::BadSignature => "bad-signature",
+            Self::UnknownKey => "unknown-key",
+            Self::ExpiredKey => "expired-key",
+            Self::RevokedKey => "revoked-key",
+            Self::UntrustedSigner => "untrusted-signer",
+        }
+    }
+}
+
 /// Our verdict on one signature.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -95,3 +110,24 @@ pub mod allowed_signers;
 pub mod pgp;
 pub mod ssh;
 pub mod x509;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_words_are_the_serialized_names() {
+        for s in [
+            SignatureStatus::Verified,
+            SignatureStatus::Unsigned,
+            SignatureStatus::BadSignature,
+            SignatureStatus::UnknownKey,
+            SignatureStatus::ExpiredKey,
+            SignatureStatus::RevokedKey,
+            SignatureStatus::UntrustedSigner,
+        ] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+    }
+}
