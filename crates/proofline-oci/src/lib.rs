@@ -22,8 +22,8 @@ pub use store::{ImageSink, ImageSource, RawManifest};
 pub use archive::{ArchiveFlavour, DockerArchive, DockerArchiveSink};
 pub use copy::{CopyReport, copy, copy_image, copy_with_mount};
 pub use fs::{
-    Entry, EntryType, WalkOptions, WalkReport, WalkStats, Walker, Warning, WarningCode,
-    resolve_in_root,
+    Entry, EntryType, SNIFF_BYTES, SniffFilter, WalkOptions, WalkReport, WalkStats, Walker,
+    Warning, WarningCode, resolve_in_root,
 };
 pub use image::{
     ConfigSummary, Image, ImageIdentity, ImageInspect, LayerIdentity, OpenOptions, Platform,

@@ -286,6 +286,71 @@ fn content_of_selected_files_is_delivered_in_the_same_pass() {
 }
 
 #[test]
+fn files_are_delivered_by_their_first_bytes_whatever_their_name() {
+    let dir = tempfile::tempdir().unwrap();
+    // Larger than one read buffer, so the decision is made on the first chunk and the rest
+    // is still collected; and a file shorter than the sniff window.
+    let mut elf = b"\x7fELF\x02\x01\x01".to_vec();
+    elf.extend(std::iter::repeat_n(b'e', 600_000));
+    let elf_text = String::from_utf8(elf.clone()).unwrap();
+    let big_elf = format!("\x7fELF{}", "b".repeat(3000));
+    write_layout(
+        dir.path(),
+        &[layer(
+            &[
+                Node::Dir("app/"),
+                file("app/server", &elf_text),
+                file("app/tiny", "\x7fELF"),
+                file("app/big", &big_elf),
+                file("app/script.sh", "#!/bin/sh\n"),
+                file("app/empty", ""),
+            ],
+            Comp::Gzip,
+        )],
+        None,
+    );
+    let image = Image::open(&oci_ref(dir.path()), &OpenOptions::default()).unwrap();
+    let opts = WalkOptions::default()
+        .with_sniff(|path, head| {
+            assert!(
+                head.len() == proofline_oci::SNIFF_BYTES
+                    || ["/app/tiny", "/app/script.sh"].contains(&path)
+            );
+            head.starts_with(b"\x7fELF")
+        })
+        .with_max_content_bytes(700_000);
+    let mut got = std::collections::BTreeMap::new();
+    image
+        .walk(&opts, |e| {
+            got.insert(e.path.clone(), (e.content.clone(), e.sha256.clone()));
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    assert_eq!(got["/app/server"].0.as_deref(), Some(elf.as_slice()));
+    assert_eq!(
+        got["/app/server"].1.as_deref(),
+        Some(sha256_hex(&elf).as_str()),
+        "still hashed"
+    );
+    assert_eq!(got["/app/tiny"].0.as_deref(), Some(&b"\x7fELF"[..]));
+    assert_eq!(got["/app/big"].0.as_deref(), Some(big_elf.as_bytes()));
+    assert_eq!(got["/app/script.sh"].0, None, "not an ELF file");
+    assert_eq!(got["/app/empty"].0, None);
+
+    let small = WalkOptions::default()
+        .with_sniff(|_, head| head.starts_with(b"\x7fELF"))
+        .with_max_content_bytes(1000);
+    let report = image.walk(&small, |_| ControlFlow::Continue(())).unwrap();
+    let too_large: Vec<_> = report
+        .warnings
+        .iter()
+        .filter(|w| w.code.as_str() == "content-too-large")
+        .filter_map(|w| w.path.clone())
+        .collect();
+    assert_eq!(too_large, ["/app/server", "/app/big"]);
+}
+
+#[test]
 fn hashing_can_be_turned_off_and_walks_can_stop_early() {
     let dir = tempfile::tempdir().unwrap();
     write_layout(

@@ -102,6 +102,9 @@ pub fn write(
             "version": p.version,
             "purl": p.purl,
         });
+        if let Some(cpe) = &p.cpe {
+            c["cpe"] = json!(cpe);
+        }
         if let Some(l) = licenses(p) {
             c["licenses"] = l;
         }

@@ -70,6 +70,8 @@ pub struct Package {
     pub version: String,
     /// Package URL (purl spec), e.g. `pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12`.
     pub purl: String,
+    /// CPE 2.3 formatted string, where one is meaningful (the product has a known vendor).
+    pub cpe: Option<String>,
     /// SPDX licence expression, when the package declares one we can express.
     pub license: Option<String>,
     /// Who supplies it (Debian `Maintainer`, PyPI `Author`, …).
@@ -96,6 +98,34 @@ pub struct Package {
 }
 
 impl Package {
+    /// A package with its identity and origin; every other field empty.
+    pub fn new(
+        ecosystem: Ecosystem,
+        name: impl Into<String>,
+        version: impl Into<String>,
+        purl: impl Into<String>,
+        found_at: impl Into<String>,
+        cataloger: &'static str,
+    ) -> Self {
+        Self {
+            ecosystem,
+            name: name.into(),
+            version: version.into(),
+            purl: purl.into(),
+            cpe: None,
+            license: None,
+            supplier: None,
+            arch: None,
+            source_package: None,
+            depends: Vec::new(),
+            files: Vec::new(),
+            found_at: found_at.into(),
+            cataloger,
+            owned_by: None,
+            dev: false,
+        }
+    }
+
     /// A stable identifier derived from content (ecosystem, name, version, where found).
     pub fn id(&self) -> String {
         let key = format!(
@@ -305,6 +335,7 @@ mod tests {
             name: name.into(),
             version: "1".into(),
             purl: format!("pkg:deb/debian/{name}@1"),
+            cpe: None,
             license: None,
             supplier: None,
             arch: None,
@@ -358,6 +389,7 @@ mod tests {
             name: "zlib1g".into(),
             version: "1".into(),
             purl: "pkg:deb/debian/zlib1g@1".into(),
+            cpe: None,
             license: None,
             supplier: None,
             arch: None,

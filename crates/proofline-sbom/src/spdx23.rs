@@ -48,6 +48,18 @@ pub fn write(inventory: &Inventory, subject: &Subject, timestamp: &str) -> Value
     })];
     for (p, on) in inventory.packages.iter().zip(inventory.dependency_graph()) {
         let id = spdx_id(p);
+        let mut refs = vec![json!({
+            "referenceCategory": "PACKAGE-MANAGER",
+            "referenceType": "purl",
+            "referenceLocator": p.purl,
+        })];
+        if let Some(cpe) = &p.cpe {
+            refs.push(json!({
+                "referenceCategory": "SECURITY",
+                "referenceType": "cpe23Type",
+                "referenceLocator": cpe,
+            }));
+        }
         packages.push(json!({
             "SPDXID": id,
             "name": p.name,
@@ -59,11 +71,7 @@ pub fn write(inventory: &Inventory, subject: &Subject, timestamp: &str) -> Value
             "copyrightText": "NOASSERTION",
             "supplier": p.supplier.as_ref().map_or("NOASSERTION".to_string(), |s| format!("Organization: {}", s.replace('\n', " "))),
             "sourceInfo": format!("found at {} by the {} cataloger", p.found_at, p.cataloger),
-            "externalRefs": [{
-                "referenceCategory": "PACKAGE-MANAGER",
-                "referenceType": "purl",
-                "referenceLocator": p.purl,
-            }],
+            "externalRefs": refs,
         }));
         relationships.push(json!({
             "spdxElementId": IMAGE_ID,

@@ -69,6 +69,13 @@ pub fn write(inventory: &Inventory, subject: &Subject, timestamp: &str) -> Value
             "software_primaryPurpose": "library",
             "comment": format!("found at {} by the {} cataloger", p.found_at, p.cataloger),
         });
+        if let Some(cpe) = &p.cpe {
+            package["externalIdentifier"] = json!([{
+                "type": "ExternalIdentifier",
+                "externalIdentifierType": "cpe23",
+                "identifier": cpe,
+            }]);
+        }
         if let Some(owner) = &p.owned_by {
             package["comment"] = Value::from(format!(
                 "found at {} by the {} cataloger; its files belong to {owner}",

@@ -188,12 +188,21 @@ impl fmt::Display for Warning {
 /// Decides which files' content a walk delivers, by absolute path.
 pub type ContentFilter = Box<dyn Fn(&str) -> bool + Send + Sync>;
 
+/// Decides, from a file's path and its first [`SNIFF_BYTES`] bytes (fewer for a smaller file),
+/// whether a walk delivers its content: how binaries are found whatever their name.
+pub type SniffFilter = Box<dyn Fn(&str, &[u8]) -> bool + Send + Sync>;
+
+/// How many leading bytes a [`SniffFilter`] sees.
+pub const SNIFF_BYTES: usize = 64;
+
 /// What a walk computes besides the listing.
 pub struct WalkOptions {
     /// SHA-256 every regular file that is yielded (on by default).
     pub hash_files: bool,
     /// Deliver the bytes of the yielded regular files whose path this accepts.
     pub content: Option<ContentFilter>,
+    /// Also deliver the bytes of files whose first bytes this accepts (ELF binaries, zips).
+    pub sniff: Option<SniffFilter>,
     /// Larger files are not delivered (a `content-too-large` warning instead).
     pub max_content_bytes: u64,
 }
@@ -203,6 +212,7 @@ impl Default for WalkOptions {
         Self {
             hash_files: true,
             content: None,
+            sniff: None,
             max_content_bytes: DEFAULT_MAX_CONTENT_BYTES,
         }
     }
@@ -214,6 +224,21 @@ impl WalkOptions {
         self.content = Some(Box::new(filter));
         self
     }
+
+    /// Also delivers the content of files whose path and first bytes `filter` accepts.
+    pub fn with_sniff(
+        mut self,
+        filter: impl Fn(&str, &[u8]) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.sniff = Some(Box::new(filter));
+        self
+    }
+
+    /// Sets the largest file whose content is delivered.
+    pub fn with_max_content_bytes(mut self, max: u64) -> Self {
+        self.max_content_bytes = max;
+        self
+    }
 }
 
 impl fmt::Debug for WalkOptions {
@@ -221,6 +246,7 @@ impl fmt::Debug for WalkOptions {
         f.debug_struct("WalkOptions")
             .field("hash_files", &self.hash_files)
             .field("content", &self.content.as_ref().map(|_| "<filter>"))
+            .field("sniff", &self.sniff.as_ref().map(|_| "<filter>"))
             .field("max_content_bytes", &self.max_content_bytes)
             .finish()
     }

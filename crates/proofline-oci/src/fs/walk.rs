@@ -13,7 +13,7 @@ use sha2::{Digest as _, Sha256};
 use super::path::{
     Escapes, join, link_escapes_root, normalize_entry_name, parent, resolve_in_root,
 };
-use super::{Entry, EntryType, WalkOptions, Warning, WarningCode};
+use super::{Entry, EntryType, SNIFF_BYTES, WalkOptions, Warning, WarningCode};
 use crate::error::OciError;
 use crate::layer::{Budget, LayerErrors, LayerReader};
 use crate::store::ImageSource;
@@ -522,22 +522,13 @@ impl<'a> Walker<'a> {
         let wanted = self.opts.content.as_ref().is_some_and(|f| f(&out.path));
         let mut content = None;
         if wanted {
-            if out.size <= self.opts.max_content_bytes {
-                content = Some(Vec::with_capacity(usize::try_from(out.size).unwrap_or(0)));
-            } else {
-                self.warn(
-                    WarningCode::ContentTooLarge,
-                    &ctx.digest,
-                    Some(&out.path),
-                    format!(
-                        "{} bytes, over the content limit of {}; content not delivered",
-                        out.size, self.opts.max_content_bytes
-                    ),
-                );
-            }
+            content = self.content_buffer(out, ctx);
         }
+        // Undecided until the first bytes are in: whether a sniffer wants this file.
+        let mut head: Option<Vec<u8>> = (!wanted && self.opts.sniff.is_some() && out.size > 0)
+            .then(|| Vec::with_capacity(SNIFF_BYTES));
         let mut hasher = self.opts.hash_files.then(Sha256::new);
-        if hasher.is_none() && content.is_none() {
+        if hasher.is_none() && content.is_none() && head.is_none() {
             return Ok(());
         }
         let mut total = 0u64;
@@ -555,6 +546,23 @@ impl<'a> Walker<'a> {
             if let Some(c) = content.as_mut() {
                 c.extend_from_slice(&buf[..n]);
             }
+            if let Some(h) = head.as_mut() {
+                let need = SNIFF_BYTES.min(usize::try_from(out.size).unwrap_or(usize::MAX));
+                let take = (need - h.len()).min(n);
+                h.extend_from_slice(&buf[..take]);
+                if h.len() >= need {
+                    let sniffed = self.opts.sniff.as_ref().is_some_and(|f| f(&out.path, h));
+                    if sniffed && let Some(mut c) = self.content_buffer(out, ctx) {
+                        c.extend_from_slice(&buf[..n]);
+                        content = Some(c);
+                    }
+                    head = None;
+                }
+            }
+            if hasher.is_none() && content.is_none() && head.is_none() {
+                // Not hashing and nobody wants the bytes: the tar reader skips the rest.
+                return Ok(());
+            }
         }
         if total != out.size {
             return Err(ctx.errors.message(format!(
@@ -565,5 +573,22 @@ impl<'a> Walker<'a> {
         out.sha256 = hasher.map(|h| hex::encode(h.finalize().as_slice()));
         out.content = content;
         Ok(())
+    }
+
+    /// An empty buffer for a file's content, or `None` (with a warning) over the size limit.
+    fn content_buffer(&mut self, out: &Entry, ctx: &LayerCtx<'_>) -> Option<Vec<u8>> {
+        if out.size <= self.opts.max_content_bytes {
+            return Some(Vec::with_capacity(usize::try_from(out.size).unwrap_or(0)));
+        }
+        self.warn(
+            WarningCode::ContentTooLarge,
+            &ctx.digest,
+            Some(&out.path),
+            format!(
+                "{} bytes, over the content limit of {}; content not delivered",
+                out.size, self.opts.max_content_bytes
+            ),
+        );
+        None
     }
 }

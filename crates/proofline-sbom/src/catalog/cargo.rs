@@ -10,6 +10,7 @@ pub const CATALOGER: Cataloger = Cataloger {
     name: "cargo",
     wants,
     run,
+    extract: None,
 };
 
 fn wants(path: &str) -> bool {
@@ -109,6 +110,7 @@ fn run(contents: &Contents) -> (Vec<Package>, Vec<String>) {
                     purl_escape(&name),
                     purl_escape(&version)
                 ),
+                cpe: None,
                 license: None,
                 supplier: None,
                 arch: None,

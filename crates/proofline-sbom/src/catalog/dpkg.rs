@@ -16,6 +16,7 @@ pub const CATALOGER: Cataloger = Cataloger {
     name: "dpkg",
     wants,
     run,
+    extract: None,
 };
 
 fn wants(path: &str) -> bool {
@@ -134,6 +135,7 @@ fn run(contents: &Contents) -> (Vec<Package>, Vec<String>) {
             packages.push(Package {
                 ecosystem: Ecosystem::Deb,
                 purl,
+                cpe: None,
                 license: None,
                 supplier: stanza.get("Maintainer").cloned(),
                 arch,

@@ -25,6 +25,8 @@ pub enum CatalogError {
 #[derive(Debug, Default)]
 pub struct Contents {
     files: BTreeMap<String, Vec<u8>>,
+    /// What extractors kept of sniffed files, by cataloger name and path.
+    extracted: BTreeMap<(&'static str, String), Vec<u8>>,
 }
 
 impl Contents {
@@ -51,7 +53,38 @@ impl Contents {
     pub fn insert(&mut self, path: impl Into<String>, bytes: Vec<u8>) {
         self.files.insert(path.into(), bytes);
     }
+
+    /// What `cataloger`'s extractor kept, by path, in path order.
+    pub fn extracted<'a>(
+        &'a self,
+        cataloger: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a [u8])> + 'a {
+        self.extracted
+            .iter()
+            .filter(move |((name, _), _)| *name == cataloger)
+            .map(|((_, p), b)| (p.as_str(), b.as_slice()))
+    }
+
+    /// Records what `cataloger`'s extractor kept of `path`.
+    pub fn insert_extracted(&mut self, cataloger: &'static str, path: &str, kept: Vec<u8>) {
+        self.extracted.insert((cataloger, path.to_string()), kept);
+    }
 }
+
+/// Files found by their bytes rather than their name (binaries, archives): which to read,
+/// and what of each to keep, so the walk holds one such file in memory at a time.
+#[derive(Debug, Clone, Copy)]
+pub struct Extractor {
+    /// Whether to read this file, from its path and first bytes (`proofline_oci::SNIFF_BYTES`).
+    pub sniff: fn(&str, &[u8]) -> bool,
+    /// What of the whole file to keep for `run` (`Ok(None)`: nothing of interest); an `Err`
+    /// becomes an inventory warning (`code: detail`).
+    pub reduce: fn(&str, &[u8]) -> Result<Option<Vec<u8>>, String>,
+}
+
+/// The largest file whose bytes the walk reads (binaries and archives); larger ones are
+/// listed with their digest and a `content-too-large` warning.
+pub const MAX_CONTENT_BYTES: u64 = 256 * 1024 * 1024;
 
 /// One cataloger: which files it reads, and how it turns them into packages.
 #[derive(Debug, Clone, Copy)]
@@ -61,6 +94,8 @@ pub struct Cataloger {
     pub wants: fn(&str) -> bool,
     /// Packages found, plus warnings (`code: detail`).
     pub run: fn(&Contents) -> (Vec<Package>, Vec<String>),
+    /// Files this cataloger finds by their bytes.
+    pub extract: Option<Extractor>,
 }
 
 /// Every cataloger, in a fixed order.
@@ -76,8 +111,15 @@ pub fn catalog_image(
     image: &Image,
     catalogers: &'static [Cataloger],
 ) -> Result<Inventory, CatalogError> {
-    let opts =
-        WalkOptions::default().with_content(move |path| catalogers.iter().any(|c| (c.wants)(path)));
+    let opts = WalkOptions::default()
+        .with_content(move |path| catalogers.iter().any(|c| (c.wants)(path)))
+        .with_sniff(move |path, head| {
+            catalogers
+                .iter()
+                .filter_map(|c| c.extract)
+                .any(|x| (x.sniff)(path, head))
+        })
+        .with_max_content_bytes(MAX_CONTENT_BYTES);
     let mut inventory = Inventory::default();
     let mut contents = Contents::default();
     let report = image.walk(&opts, |entry| {
@@ -91,7 +133,16 @@ pub fn catalog_image(
                 },
             );
             if let Some(bytes) = entry.content {
-                contents.files.insert(entry.path, bytes);
+                extract(
+                    catalogers,
+                    &entry.path,
+                    &bytes,
+                    &mut contents,
+                    &mut inventory,
+                );
+                if catalogers.iter().any(|c| (c.wants)(&entry.path)) {
+                    contents.files.insert(entry.path, bytes);
+                }
             }
         } else if entry.kind == EntryType::Symlink
             && let Some(target) = entry.link
@@ -111,6 +162,27 @@ pub fn catalog_image(
     mark_distro_owned(&mut inventory);
     inventory.normalise();
     Ok(inventory)
+}
+
+/// Runs every extractor that wants a delivered file, keeping what each reduces it to.
+fn extract(
+    catalogers: &'static [Cataloger],
+    path: &str,
+    bytes: &[u8],
+    contents: &mut Contents,
+    inventory: &mut Inventory,
+) {
+    let head = &bytes[..bytes.len().min(proofline_oci::SNIFF_BYTES)];
+    for c in catalogers {
+        let Some(x) = c.extract.filter(|x| (x.sniff)(path, head)) else {
+            continue;
+        };
+        match (x.reduce)(path, bytes) {
+            Ok(Some(kept)) => contents.insert_extracted(c.name, path, kept),
+            Ok(None) => {}
+            Err(warning) => inventory.warnings.push(warning),
+        }
+    }
 }
 
 /// Language packages whose manifest a distribution package owns are marked with its purl.

@@ -14,6 +14,7 @@ pub const CATALOGER: Cataloger = Cataloger {
     name: "npm",
     wants,
     run,
+    extract: None,
 };
 
 fn wants(path: &str) -> bool {
@@ -88,6 +89,7 @@ fn run(contents: &Contents) -> (Vec<Package>, Vec<String>) {
         packages.push(Package {
             ecosystem: Ecosystem::Npm,
             purl: purl(name, version),
+            cpe: None,
             license: manifest.get("license").and_then(text),
             supplier: manifest.get("author").and_then(text),
             arch: None,
@@ -139,6 +141,7 @@ fn lock_package(name: &str, entry: &Value, found_at: &str) -> Option<Package> {
     Some(Package {
         ecosystem: Ecosystem::Npm,
         purl: purl(name, version),
+        cpe: None,
         license: entry.get("license").and_then(text),
         supplier: None,
         arch: None,

@@ -11,6 +11,7 @@ pub const CATALOGER: Cataloger = Cataloger {
     name: "python",
     wants,
     run,
+    extract: None,
 };
 
 fn wants(path: &str) -> bool {
@@ -98,6 +99,7 @@ fn run(contents: &Contents) -> (Vec<Package>, Vec<String>) {
                 purl_escape(&normalise(&name)),
                 purl_escape(&version)
             ),
+            cpe: None,
             license,
             supplier: get("Author").or_else(|| get("Author-email")),
             arch: None,
