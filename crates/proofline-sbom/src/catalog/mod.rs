@@ -71,6 +71,10 @@ impl Contents {
     }
 }
 
+/// Reduces a sniffed file to what its cataloger needs: `Ok(None)` for nothing of interest,
+/// `Err(warning)` for an unreadable file.
+pub type Reduce = fn(&str, &[u8]) -> Result<Option<Vec<u8>>, String>;
+
 /// Files found by their bytes rather than their name (binaries, archives): which to read,
 /// and what of each to keep, so the walk holds one such file in memory at a time.
 #[derive(Debug, Clone, Copy)]
@@ -79,7 +83,7 @@ pub struct Extractor {
     pub sniff: fn(&str, &[u8]) -> bool,
     /// What of the whole file to keep for `run` (`Ok(None)`: nothing of interest); an `Err`
     /// becomes an inventory warning (`code: detail`).
-    pub reduce: fn(&str, &[u8]) -> Result<Option<Vec<u8>>, String>,
+    pub reduce: Reduce,
 }
 
 /// The largest file whose bytes the walk reads (binaries and archives); larger ones are
