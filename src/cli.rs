@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+pub use proofline_stagekit::ImageAccessArgs;
 
 /// Proofline turns a CI pipeline into a compliance engine for container images: every stage
 /// leaves signed, verifiable evidence in one evidence directory.
@@ -34,6 +35,10 @@ pub enum Command {
     /// Stage 1: verify every commit a change brings (signatures against our own trust store),
     /// and the branch protection and reviews the forge reports.
     Source(proofline_source::SourceArgs),
+    /// Stage 3: every package in the image (dpkg, apk, rpm, Python, npm, Cargo, Go, Java, and
+    /// binaries no package owns) as SPDX and CycloneDX, package files checked against their
+    /// recorded digests, and the dependency tree; `convert` reads foreign SBOMs.
+    Sbom(proofline_sbom::SbomCommandLine),
     /// Run every stage that exists, in order, over one image and one evidence directory.
     Pipeline(PipelineArgs),
 }
@@ -53,38 +58,6 @@ pub enum EvidenceCommand {
     /// Re-hash every file of the evidence directory against the stage records; exit 1 when
     /// anything is missing, modified or unrecorded.
     Verify(EvidenceVerifyArgs),
-}
-
-/// How to reach and read images (shared by every command that opens one).
-#[derive(Debug, Clone, Args)]
-pub struct ImageAccessArgs {
-    /// Platform to pick from a multi-platform image index, as os/arch[/variant].
-    #[arg(long, env = "PROOFLINE_PLATFORM", default_value = "linux/amd64")]
-    pub platform: String,
-
-    /// Registry host (host[:port]) that may be reached over plain HTTP. Loopback hosts
-    /// always may; every other host needs TLS unless listed here. Repeatable or comma-separated.
-    #[arg(long, env = "PROOFLINE_INSECURE_REGISTRY", value_delimiter = ',')]
-    pub insecure_registry: Vec<String>,
-
-    /// Registry user name (default: from ~/.docker/config.json or its credential helpers).
-    #[arg(long, env = "PROOFLINE_REGISTRY_USERNAME")]
-    pub registry_username: Option<String>,
-
-    /// Registry password or token. Prefer the environment variable to the flag, so it stays
-    /// out of shell history and process listings.
-    #[arg(long, env = "PROOFLINE_REGISTRY_PASSWORD", hide_env_values = true)]
-    pub registry_password: Option<String>,
-
-    /// Docker client config to read credentials from (default: $DOCKER_CONFIG/config.json,
-    /// else ~/.docker/config.json).
-    #[arg(long, env = "PROOFLINE_DOCKER_CONFIG")]
-    pub docker_config: Option<PathBuf>,
-
-    /// Largest total of uncompressed layer bytes to read from one image: a guard against
-    /// decompression bombs.
-    #[arg(long, env = "PROOFLINE_MAX_UNCOMPRESSED_BYTES", default_value_t = 64 * 1024 * 1024 * 1024)]
-    pub max_uncompressed_bytes: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -155,4 +128,7 @@ pub struct PipelineArgs {
     /// to is its --evidence-dir.
     #[command(flatten)]
     pub source: proofline_source::SourceArgs,
+    /// The SBOM stage's settings.
+    #[command(flatten)]
+    pub sbom: proofline_sbom::SbomSettings,
 }

@@ -143,7 +143,7 @@ fn pipeline_runs_the_source_stage_and_maps_the_commit_to_the_image() {
         .iter()
         .map(|s| s["stage"].as_str().unwrap())
         .collect();
-    assert_eq!(stages, vec!["image", "source"]);
+    assert_eq!(stages, vec!["image", "sbom", "source"]);
 
     let o = proofline(&[
         "pipeline",

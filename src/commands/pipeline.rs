@@ -1,6 +1,6 @@
 //! `proofline pipeline`: every stage that exists, in order, over one image and one evidence
-//! directory. Today: `image`, then `source` when a git repository is at hand. Each later stage
-//! adds itself here.
+//! directory. Today: `image`, then `source` when a git repository is at hand, then `sbom`.
+//! Each later stage adds itself here.
 
 use std::path::Path;
 
@@ -11,7 +11,8 @@ use super::open_options;
 use crate::Outcome;
 use crate::cli::PipelineArgs;
 use crate::stages;
-use proofline_stagekit::StageCi;
+use proofline_sbom::args::SbomPolicy;
+use proofline_stagekit::{PolicyFile, StageCi};
 
 /// The fixture image shipped in a Proofline checkout (`fixtures/images/app`).
 pub(crate) const FIXTURE_LAYOUT: &str = "fixtures/images/app";
@@ -50,6 +51,21 @@ pub(crate) fn run(args: &PipelineArgs) -> anyhow::Result<Outcome> {
     } else {
         let _group = ci.ci().group("proofline: source");
         outcome = outcome.and(proofline_source::stage::run(&args.source, &ci)?);
+    }
+    {
+        let _group = ci.ci().group("proofline: sbom");
+        let cwd = std::env::current_dir().context("reading the working directory")?;
+        let policy_file = PolicyFile::discover(args.source.policy.as_deref(), &cwd)?;
+        let section = policy_file.section(proofline_sbom::stage::STAGE)?;
+        let policy = SbomPolicy::resolve(&args.sbom, section.as_ref());
+        outcome = outcome.and(proofline_sbom::stage::run_in(
+            &dir,
+            &ci,
+            Some(&reference),
+            &opts,
+            &policy,
+            policy_file.path(),
+        )?);
     }
     let manifest = dir.read_manifest()?;
     tracing::info!(

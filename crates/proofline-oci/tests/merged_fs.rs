@@ -351,6 +351,72 @@ fn files_are_delivered_by_their_first_bytes_whatever_their_name() {
 }
 
 #[test]
+fn files_upper_layers_hid_are_delivered_only_when_asked_and_marked() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = layer(
+        &[
+            Node::Dir("var/"),
+            Node::Dir("var/lib/"),
+            Node::Dir("var/lib/dpkg/"),
+            file("var/lib/dpkg/status", "Package: bash\n"),
+            file("x", "old"),
+            file("y", "kept"),
+        ],
+        Comp::Gzip,
+    );
+    let top = layer(
+        &[
+            Node::Dir("var/"),
+            Node::Dir("var/lib/"),
+            file("var/lib/.wh.dpkg", ""),
+            file("x", "new"),
+        ],
+        Comp::Gzip,
+    );
+    write_layout(dir.path(), &[base, top], None);
+    let image = Image::open(&oci_ref(dir.path()), &OpenOptions::default()).unwrap();
+    let collect = |opts: &WalkOptions| {
+        let mut got = Vec::new();
+        image
+            .walk(opts, |e| {
+                if e.kind == EntryType::File {
+                    got.push((e.path.clone(), e.hidden, e.content.clone(), e.layer));
+                }
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+        got.sort();
+        got
+    };
+    let plain = collect(&WalkOptions::default().with_content(|_| true));
+    assert!(plain.iter().all(|g| !g.1), "{plain:?}");
+    assert_eq!(plain.len(), 2, "{plain:?}");
+    let with_hidden = collect(
+        &WalkOptions::default()
+            .with_content(|p| p != "/y")
+            .with_hidden(),
+    );
+    let hidden: Vec<_> = with_hidden
+        .iter()
+        .filter(|g| g.1)
+        .map(|g| (g.0.as_str(), g.2.as_deref(), g.3))
+        .collect();
+    assert_eq!(
+        hidden,
+        [
+            ("/var/lib/dpkg/status", Some(&b"Package: bash\n"[..]), 0),
+            ("/x", Some(&b"old"[..]), 0),
+        ]
+    );
+    let visible: Vec<_> = with_hidden
+        .iter()
+        .filter(|g| !g.1)
+        .map(|g| g.0.as_str())
+        .collect();
+    assert_eq!(visible, ["/x", "/y"]);
+}
+
+#[test]
 fn hashing_can_be_turned_off_and_walks_can_stop_early() {
     let dir = tempfile::tempdir().unwrap();
     write_layout(

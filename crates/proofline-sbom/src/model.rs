@@ -184,24 +184,31 @@ impl Inventory {
     /// dependencies name in its own ecosystem, sorted by id and without repeats. Dependencies the
     /// image lacks are not invented.
     pub fn dependency_graph(&self) -> Vec<Vec<&Package>> {
-        let by_name: BTreeMap<(&str, Ecosystem), &Package> = self
-            .packages
-            .iter()
-            .map(|p| ((p.name.as_str(), p.ecosystem), p))
-            .collect();
+        let index = self.dependency_index();
         self.packages
             .iter()
             .map(|p| {
                 let mut on: Vec<&Package> = p
                     .depends
                     .iter()
-                    .filter_map(|d| by_name.get(&(dependency_name(d), p.ecosystem)).copied())
+                    .filter_map(|d| index.resolve(p, d))
                     .collect();
                 on.sort_by_key(|d| d.id());
                 on.dedup_by_key(|d| d.id());
                 on
             })
             .collect()
+    }
+
+    /// Looks declared dependencies up among the present packages.
+    pub fn dependency_index(&self) -> DependencyIndex<'_> {
+        DependencyIndex {
+            by_name: self
+                .packages
+                .iter()
+                .map(|p| ((lookup_key(p.ecosystem, &p.name), p.ecosystem), p))
+                .collect(),
+        }
     }
 
     /// A namespace for identifiers, derived from the image digest and the packages found: the
@@ -265,11 +272,42 @@ impl Inventory {
     }
 }
 
+/// The present packages by name and ecosystem, to resolve declared dependencies.
+#[derive(Debug)]
+pub struct DependencyIndex<'a> {
+    by_name: BTreeMap<(String, Ecosystem), &'a Package>,
+}
+
+/// How names compare within an ecosystem: PyPI names case- and separator-insensitively
+/// (PEP 503), every other ecosystem exactly.
+fn lookup_key(ecosystem: Ecosystem, name: &str) -> String {
+    match ecosystem {
+        Ecosystem::Pypi => crate::catalog::python::normalise(name),
+        _ => name.to_string(),
+    }
+}
+
+impl<'a> DependencyIndex<'a> {
+    /// The present package a declared dependency of `from` names: the first alternative
+    /// (`a | b`) present, in `from`'s ecosystem.
+    pub fn resolve(&self, from: &Package, declared: &str) -> Option<&'a Package> {
+        declared.split('|').find_map(|alternative| {
+            self.by_name
+                .get(&(
+                    lookup_key(from.ecosystem, dependency_name(alternative)),
+                    from.ecosystem,
+                ))
+                .copied()
+        })
+    }
+}
+
 /// The package name a declared dependency names: the first alternative, without its version
 /// constraint, architecture qualifier or extras (`libc6 (>= 2.36) | libc6.1`, `foo>=1; extra`,
 /// `libgcc-s1:amd64`).
 pub fn dependency_name(declared: &str) -> &str {
     let first = declared
+        .trim_start()
         .split(['|', ' ', '(', '<', '>', '=', '!', '~', ';', '['])
         .next()
         .unwrap_or("")

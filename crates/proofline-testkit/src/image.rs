@@ -46,11 +46,17 @@ impl Blob {
 
 /// A gzip-compressed tar of `files` (`path`, contents), with fixed times and owners.
 pub fn layer_tar_gz(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let with_modes: Vec<(&str, &[u8], u32)> = files.iter().map(|(p, d)| (*p, *d, 0o644)).collect();
+    layer_tar_gz_modes(&with_modes)
+}
+
+/// Like [`layer_tar_gz`], with each file's permission bits (`0o755` for an executable).
+pub fn layer_tar_gz_modes(files: &[(&str, &[u8], u32)]) -> Vec<u8> {
     let mut tar = tar::Builder::new(Vec::new());
-    for (path, data) in files {
+    for (path, data, mode) in files {
         let mut h = tar::Header::new_gnu();
         h.set_size(data.len() as u64);
-        h.set_mode(0o644);
+        h.set_mode(*mode);
         h.set_mtime(0);
         h.set_uid(0);
         h.set_gid(0);

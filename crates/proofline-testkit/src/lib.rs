@@ -12,7 +12,7 @@ mod skopeo;
 pub use front::TokenRequest;
 pub use image::{
     Blob, OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST, TestImage, TestIndex, layer_tar_gz,
-    sha256_digest,
+    layer_tar_gz_modes, sha256_digest,
 };
 pub use registry::Registry;
 pub use skopeo::{skopeo, skopeo_copy, skopeo_inspect_raw, skopeo_ok};

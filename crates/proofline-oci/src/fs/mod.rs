@@ -84,6 +84,11 @@ pub struct Entry {
     /// no larger than [`WalkOptions::max_content_bytes`].
     #[serde(skip)]
     pub content: Option<Vec<u8>>,
+    /// Not part of the merged filesystem: a regular file of a lower layer that an upper layer
+    /// deleted or replaced, delivered only with [`WalkOptions::deliver_hidden`] (e.g. a package
+    /// database a later layer removed, so its packages are not lost).
+    #[serde(skip)]
+    pub hidden: bool,
 }
 
 impl fmt::Debug for Entry {
@@ -98,6 +103,7 @@ impl fmt::Debug for Entry {
             .field("sha256", &self.sha256)
             .field("link", &self.link)
             .field("layer", &self.layer)
+            .field("hidden", &self.hidden)
             .field(
                 "content",
                 &self.content.as_ref().map(|c| format!("{} bytes", c.len())),
@@ -203,6 +209,9 @@ pub struct WalkOptions {
     pub content: Option<ContentFilter>,
     /// Also deliver the bytes of files whose first bytes this accepts (ELF binaries, zips).
     pub sniff: Option<SniffFilter>,
+    /// Also yield regular files an upper layer deleted or replaced, when [`Self::content`]
+    /// accepts their path, marked [`Entry::hidden`] and with their content.
+    pub deliver_hidden: bool,
     /// Larger files are not delivered (a `content-too-large` warning instead).
     pub max_content_bytes: u64,
 }
@@ -213,6 +222,7 @@ impl Default for WalkOptions {
             hash_files: true,
             content: None,
             sniff: None,
+            deliver_hidden: false,
             max_content_bytes: DEFAULT_MAX_CONTENT_BYTES,
         }
     }
@@ -234,6 +244,12 @@ impl WalkOptions {
         self
     }
 
+    /// Also yields files upper layers hid, when the content filter wants them.
+    pub fn with_hidden(mut self) -> Self {
+        self.deliver_hidden = true;
+        self
+    }
+
     /// Sets the largest file whose content is delivered.
     pub fn with_max_content_bytes(mut self, max: u64) -> Self {
         self.max_content_bytes = max;
@@ -247,6 +263,7 @@ impl fmt::Debug for WalkOptions {
             .field("hash_files", &self.hash_files)
             .field("content", &self.content.as_ref().map(|_| "<filter>"))
             .field("sniff", &self.sniff.as_ref().map(|_| "<filter>"))
+            .field("deliver_hidden", &self.deliver_hidden)
             .field("max_content_bytes", &self.max_content_bytes)
             .finish()
     }

@@ -288,7 +288,15 @@ impl<'a> Walker<'a> {
             }
             match merge.visibility(&path, ctx.index) {
                 Visibility::Visible => {}
-                Visibility::Hidden => continue,
+                Visibility::Hidden => {
+                    if let Some(hidden) = self.hidden_file(&mut entry, path, ctx, buf)? {
+                        stats.entries += 1;
+                        if visit(hidden).is_break() {
+                            return Ok(ControlFlow::Break(()));
+                        }
+                    }
+                    continue;
+                }
                 Visibility::Duplicate => {
                     self.warn(
                         WarningCode::DuplicateEntry,
@@ -345,6 +353,7 @@ impl<'a> Walker<'a> {
                 link,
                 layer: ctx.index,
                 content: None,
+                hidden: false,
             };
             if kind == EntryType::File {
                 self.read_content(&mut entry, &mut out, ctx, buf)?;
@@ -573,6 +582,39 @@ impl<'a> Walker<'a> {
         out.sha256 = hasher.map(|h| hex::encode(h.finalize().as_slice()));
         out.content = content;
         Ok(())
+    }
+
+    /// A regular file an upper layer hid, with its content, when the options ask for it.
+    fn hidden_file<R: Read>(
+        &mut self,
+        entry: &mut tar::Entry<'_, R>,
+        path: String,
+        ctx: &LayerCtx<'_>,
+        buf: &mut [u8],
+    ) -> Result<Option<Entry>, OciError> {
+        let etype = entry.header().entry_type();
+        let wanted = self.opts.deliver_hidden
+            && (etype.is_file() || etype.is_contiguous())
+            && self.opts.content.as_ref().is_some_and(|f| f(&path));
+        if !wanted {
+            return Ok(None);
+        }
+        let (mode, uid, gid) = self.ids(entry, ctx, &path);
+        let mut out = Entry {
+            path,
+            kind: EntryType::File,
+            mode,
+            uid,
+            gid,
+            size: entry.size(),
+            sha256: None,
+            link: None,
+            layer: ctx.index,
+            content: None,
+            hidden: true,
+        };
+        self.read_content(entry, &mut out, ctx, buf)?;
+        Ok(Some(out))
     }
 
     /// An empty buffer for a file's content, or `None` (with a warning) over the size limit.

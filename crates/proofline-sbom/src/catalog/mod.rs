@@ -123,11 +123,22 @@ pub fn catalog_image(
                 .filter_map(|c| c.extract)
                 .any(|x| (x.sniff)(path, head))
         })
-        .with_max_content_bytes(MAX_CONTENT_BYTES);
+        .with_max_content_bytes(MAX_CONTENT_BYTES)
+        .with_hidden();
     let mut inventory = Inventory::default();
     let mut contents = Contents::default();
+    // Package data a later layer deleted (`rm -rf /var/lib/dpkg`, `apk --purge`): the walk is
+    // top-down, so a hidden file with no visible path above it was deleted, not replaced.
+    let mut deleted = Contents::default();
     let report = image.walk(&opts, |entry| {
-        if entry.kind == EntryType::File {
+        if entry.hidden {
+            if let Some(bytes) = entry.content
+                && !inventory.files.contains_key(&entry.path)
+                && !deleted.files.contains_key(&entry.path)
+            {
+                deleted.files.insert(entry.path, bytes);
+            }
+        } else if entry.kind == EntryType::File {
             inventory.files.insert(
                 entry.path.clone(),
                 ImageFile {
@@ -163,9 +174,64 @@ pub fn catalog_image(
         inventory.packages.extend(packages);
         inventory.warnings.extend(warnings);
     }
+    if !deleted.files.is_empty() {
+        recover_deleted(&mut inventory, deleted, &contents, catalogers);
+    }
     mark_distro_owned(&mut inventory);
     inventory.normalise();
     Ok(inventory)
+}
+
+/// What `found_at` says of a package recovered from package data a later layer deleted.
+pub const DELETED_SUFFIX: &str = " (deleted by a later layer)";
+
+/// Packages whose database or manifest a later layer deleted while their files stayed: run
+/// each cataloger over the deleted data, and keep the packages that still have a file in the
+/// image (ones whose files went too were uninstalled, not hidden).
+fn recover_deleted(
+    inventory: &mut Inventory,
+    mut deleted: Contents,
+    visible: &Contents,
+    catalogers: &'static [Cataloger],
+) {
+    for path in ["/etc/os-release", "/usr/lib/os-release"] {
+        if let Some(bytes) = visible.get(path) {
+            deleted.insert(path, bytes.to_vec());
+        }
+    }
+    let known: std::collections::BTreeSet<String> =
+        inventory.packages.iter().map(|p| p.purl.clone()).collect();
+    for cataloger in catalogers {
+        let (packages, _) = (cataloger.run)(&deleted);
+        let mut recovered = 0usize;
+        let mut databases = std::collections::BTreeSet::new();
+        for mut p in packages {
+            if known.contains(&p.purl) || deleted.get(&p.found_at).is_none() {
+                continue;
+            }
+            let still_there = p.files.iter().any(|f| {
+                f.path != p.found_at
+                    && deleted.get(&f.path).is_none()
+                    && inventory
+                        .files
+                        .contains_key(&inventory.resolve_path(&f.path))
+            });
+            if !still_there {
+                continue;
+            }
+            databases.insert(p.found_at.clone());
+            p.found_at.push_str(DELETED_SUFFIX);
+            inventory.packages.push(p);
+            recovered += 1;
+        }
+        if recovered > 0 {
+            inventory.warnings.push(format!(
+                "package-data-deleted: {} deleted by a later layer; {recovered} {} package(s) whose files are still in the image recovered from the layer below",
+                databases.into_iter().collect::<Vec<_>>().join(", "),
+                cataloger.name
+            ));
+        }
+    }
 }
 
 /// Runs every extractor that wants a delivered file, keeping what each reduces it to.
