@@ -70,12 +70,19 @@ fn discovery_finds_the_known_actions_and_templates() {
     };
     let actions: BTreeSet<String> = action_files().iter().map(rel).collect();
     let templates: BTreeSet<String> = gitlab_files().iter().map(rel).collect();
-    for known in ["action.yml", "actions/setup/action.yml"] {
+    for known in [
+        "action.yml",
+        "actions/setup/action.yml",
+        "actions/source/action.yml",
+        "actions/sbom/action.yml",
+    ] {
         assert!(actions.contains(known), "{known} not found: {actions:?}");
     }
     for known in [
         "gitlab-templates/pipeline.yml",
         "gitlab-templates/setup.yml",
+        "gitlab-templates/source.yml",
+        "gitlab-templates/sbom.yml",
     ] {
         assert!(
             templates.contains(known),
