@@ -37,4 +37,15 @@ if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet docker-re
   systemctl stop docker-registry || true
 fi
 
+# python3-venv: the reference SBOM validators (spdx3-validate, pyspdxtools, cyclonedx-python-lib)
+# are installed from PyPI into venvs by scripts/validate-sboms.sh.
+if ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends python3-venv || true
+fi
+
 cargo test --workspace --locked "$@"
+# The reference validators on the SBOM stage's real outputs (skipped, not failed, where they
+# cannot be installed; a document they reject fails the run).
+scripts/validate-sboms.sh

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# The reference validators on the SBOM stage's real outputs: `proofline pipeline` and
+# `proofline-sbom` run on the fixture image, then
+#   SPDX 3.0.1  spdx3-validate (JSON schema + SHACL model), offline
+#   SPDX 2.3    pyspdxtools (spdx-tools), which parses and validates the document
+#   CycloneDX   cyclonedx-python-lib's JsonStrictValidator, for 1.4, 1.5 and 1.6
+# Each validator is installed from PyPI into a cached venv. One that cannot be installed (no
+# network, no python3-venv) is reported SKIP; a document a validator rejects is FAIL (exit 1).
+#
+#   scripts/validate-sboms.sh            (run by scripts/test.sh after the cargo tests)
+#   PROOFLINE_VALIDATORS_DIR             venv cache (default ~/.cache/proofline-validators)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+TOOLS=${PROOFLINE_VALIDATORS_DIR:-$HOME/.cache/proofline-validators}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+FAILS=0
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1"; FAILS=$((FAILS + 1)); }
+skip() { echo "SKIP $1"; }
+
+# venv NAME PACKAGE...: creates or reuses a venv; prints nothing, returns 1 when it can't.
+venv() {
+  local dir=$TOOLS/$1; shift
+  if [ ! -f "$dir/.installed" ] || [ "$(cat "$dir/.installed")" != "$*" ]; then
+    rm -rf "$dir"
+    python3 -m venv "$dir" >/dev/null 2>&1 || return 1
+    "$dir/bin/pip" install -q --disable-pip-version-check "$@" >"$WORK/pip-$(basename "$dir").log" 2>&1 || {
+      tail -3 "$WORK/pip-$(basename "$dir").log" >&2; return 1; }
+    echo "$*" > "$dir/.installed"
+  fi
+}
+
+echo "== building and running the SBOM stage on the fixture image" >&2
+cargo build -q --locked -p proofline -p proofline-sbom || exit 1
+BIN=${CARGO_TARGET_DIR:-$ROOT/target}/debug
+IMAGE=oci:fixtures/images/app:1.0
+unset PROOFLINE_SPDX_VERSION PROOFLINE_CYCLONEDX_VERSION PROOFLINE_FAIL_ON_MODIFIED PROOFLINE_IMAGE
+# From a folder that is not a git checkout, so the source stage is skipped.
+(cd "$WORK" && "$BIN/proofline" pipeline --image "oci:$ROOT/fixtures/images/app:1.0" \
+  --evidence-dir "$WORK/pipeline" >/dev/null 2>"$WORK/pipeline.log") ||
+  { cat "$WORK/pipeline.log" >&2; echo "FAIL proofline pipeline"; exit 1; }
+SPDX3=("$WORK/pipeline/sbom/sbom.spdx.json")
+CDX=("1.6:$WORK/pipeline/sbom/sbom.cdx.json")
+"$BIN/proofline-sbom" --image "$IMAGE" --evidence-dir "$WORK/v23" --spdx-version 2.3 \
+  --cyclonedx-version 1.4 2>"$WORK/v23.log" || { cat "$WORK/v23.log" >&2; echo "FAIL proofline-sbom --spdx-version 2.3"; exit 1; }
+SPDX23=("$WORK/v23/sbom/sbom.spdx.json")
+CDX+=("1.4:$WORK/v23/sbom/sbom.cdx.json")
+"$BIN/proofline-sbom" --image "$IMAGE" --evidence-dir "$WORK/v15" --cyclonedx-version 1.5 \
+  2>"$WORK/v15.log" || { cat "$WORK/v15.log" >&2; echo "FAIL proofline-sbom --cyclonedx-version 1.5"; exit 1; }
+CDX+=("1.5:$WORK/v15/sbom/sbom.cdx.json")
+
+# SPDX 3.0.1: spdx3-validate fetches the schema, SHACL model and context from spdx.org on
+# every run; answer those from fixtures/schemas/spdx3 and refuse every other URL.
+if venv spdx3 spdx3-validate==0.0.7; then
+  for doc in "${SPDX3[@]}"; do
+    if "$TOOLS/spdx3/bin/python" - "$ROOT/fixtures/schemas/spdx3" -q --json "$doc" <<'PY' >"$WORK/out" 2>&1
+import email.message, io, pathlib, sys, urllib.error, urllib.request, urllib.response
+local = pathlib.Path(sys.argv.pop(1))
+urls = {
+    "https://spdx.org/rdf/3.0.1/spdx-context.jsonld": local / "spdx-context.jsonld",
+    "https://spdx.org/rdf/3.0.1/spdx-model.ttl": local / "spdx-model.ttl",
+    "https://spdx.org/schema/3.0.1/spdx-json-schema.json": local / "spdx-json-schema.json",
+}
+class Offline(urllib.request.BaseHandler):
+    handler_order = 100
+    def _open(self, req):
+        if req.full_url not in urls:
+            raise urllib.error.URLError(f"offline: {req.full_url}")
+        resp = urllib.response.addinfourl(io.BytesIO(urls[req.full_url].read_bytes()), email.message.Message(), req.full_url, 200)
+        resp.msg = "OK"
+        return resp
+    https_open = http_open = _open
+urllib.request.install_opener(urllib.request.build_opener(Offline()))
+from spdx3_validate.main import main
+sys.exit(main())
+PY
+    then pass "spdx3-validate: $(basename "$(dirname "$(dirname "$doc")")")/sbom.spdx.json (SPDX 3.0.1)"
+    else fail "spdx3-validate: $doc"; tail -20 "$WORK/out"; fi
+  done
+else skip "spdx3-validate could not be installed"; fi
+
+if venv spdx-tools spdx-tools==0.8.5; then
+  for doc in "${SPDX23[@]}"; do
+    if "$TOOLS/spdx-tools/bin/pyspdxtools" -i "$doc" >"$WORK/out" 2>&1; then
+      pass "pyspdxtools: sbom.spdx.json (SPDX 2.3)"
+    else fail "pyspdxtools: $doc"; tail -20 "$WORK/out"; fi
+  done
+else skip "pyspdxtools could not be installed"; fi
+
+if venv cdx cyclonedx-python-lib==11.6.0 'jsonschema[format]'; then
+  for entry in "${CDX[@]}"; do
+    version=${entry%%:*} doc=${entry#*:}
+    if "$TOOLS/cdx/bin/python" - "$version" "$doc" <<'PY' >"$WORK/out" 2>&1
+import sys
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
+version = {"1.4": SchemaVersion.V1_4, "1.5": SchemaVersion.V1_5, "1.6": SchemaVersion.V1_6}[sys.argv[1]]
+error = JsonStrictValidator(version).validate_str(open(sys.argv[2]).read())
+if error is not None:
+    print(error)
+    sys.exit(1)
+PY
+    then pass "cyclonedx-python-lib JsonStrictValidator: sbom.cdx.json (CycloneDX $version)"
+    else fail "cyclonedx-python-lib: $doc (CycloneDX $version)"; tail -20 "$WORK/out"; fi
+  done
+else skip "cyclonedx-python-lib could not be installed"; fi
+
+[ "$FAILS" -eq 0 ] || { echo "$FAILS reference validation(s) failed" >&2; exit 1; }
