@@ -57,6 +57,7 @@ pub fn write(inventory: &Inventory, subject: &Subject, timestamp: &str) -> Value
     let mut elements = vec![image_id.clone()];
     let mut relationships = Vec::new();
     let mut licences: BTreeMap<String, String> = BTreeMap::new();
+    let mut emitted_files = std::collections::BTreeSet::new();
     for (p, on) in inventory.packages.iter().zip(inventory.dependency_graph()) {
         let pid = id("package", &p.id());
         let mut package = json!({
@@ -84,6 +85,31 @@ pub fn write(inventory: &Inventory, subject: &Subject, timestamp: &str) -> Value
         }
         graph.push(package);
         elements.push(pid.clone());
+        // The files it owns, as found in the image, with their SHA-256.
+        let mut owned = Vec::new();
+        for f in &p.files {
+            let path = inventory.resolve_path(&f.path);
+            let Some(sha) = inventory.files.get(&path).and_then(|i| i.sha256.as_ref()) else {
+                continue;
+            };
+            let fid = id("file", &hex::encode(&Sha256::digest(path.as_bytes())[..8]));
+            if emitted_files.insert(fid.clone()) {
+                graph.push(json!({
+                    "type": "software_File",
+                    "spdxId": fid,
+                    "creationInfo": CREATION,
+                    "name": path,
+                    "verifiedUsing": [{ "type": "Hash", "algorithm": "sha256", "hashValue": sha }],
+                }));
+                elements.push(fid.clone());
+            }
+            owned.push(fid);
+        }
+        if !owned.is_empty() {
+            owned.sort();
+            owned.dedup();
+            relationships.push(("contains", pid.clone(), owned));
+        }
         let on: Vec<String> = on.iter().map(|d| id("package", &d.id())).collect();
         if !on.is_empty() {
             relationships.push(("dependsOn", pid.clone(), on));
