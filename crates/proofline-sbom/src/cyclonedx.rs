@@ -131,11 +131,12 @@ pub fn write(
             .files
             .iter()
             .filter_map(|f| {
-                let sha = inventory.files.get(&f.path)?.sha256.as_ref()?;
+                let path = inventory.resolve_path(&f.path);
+                let sha = inventory.files.get(&path)?.sha256.as_ref()?;
                 Some(json!({
                     "type": "file",
                     "bom-ref": format!("{}:{}", p.id(), f.path),
-                    "name": f.path,
+                    "name": path,
                     "hashes": [{ "alg": "SHA-256", "content": sha }],
                 }))
             })
