@@ -202,11 +202,20 @@ impl Inventory {
 
     /// Looks declared dependencies up among the present packages.
     pub fn dependency_index(&self) -> DependencyIndex<'_> {
+        let mut by_name: BTreeMap<(String, Ecosystem), Vec<&Package>> = BTreeMap::new();
+        for p in &self.packages {
+            by_name
+                .entry((lookup_key(p.ecosystem, &p.name), p.ecosystem))
+                .or_default()
+                .push(p);
+        }
         DependencyIndex {
-            by_name: self
+            by_name,
+            by_found_at: self
                 .packages
                 .iter()
-                .map(|p| ((lookup_key(p.ecosystem, &p.name), p.ecosystem), p))
+                .filter(|p| p.ecosystem == Ecosystem::Npm)
+                .map(|p| (p.found_at.as_str(), p))
                 .collect(),
         }
     }
@@ -275,7 +284,8 @@ impl Inventory {
 /// The present packages by name and ecosystem, to resolve declared dependencies.
 #[derive(Debug)]
 pub struct DependencyIndex<'a> {
-    by_name: BTreeMap<(String, Ecosystem), &'a Package>,
+    by_name: BTreeMap<(String, Ecosystem), Vec<&'a Package>>,
+    by_found_at: BTreeMap<&'a str, &'a Package>,
 }
 
 /// How names compare within an ecosystem: PyPI names case- and separator-insensitively
@@ -289,16 +299,42 @@ fn lookup_key(ecosystem: Ecosystem, name: &str) -> String {
 
 impl<'a> DependencyIndex<'a> {
     /// The present package a declared dependency of `from` names: the first alternative
-    /// (`a | b`) present, in `from`'s ecosystem.
+    /// (`a | b`) present, in `from`'s ecosystem. When several packages share the name (npm's
+    /// nested copies, two databases), the one `from` would load: for npm the nearest
+    /// `node_modules` up from `from`'s own folder, as Node resolves; otherwise one from the same
+    /// database or manifest.
     pub fn resolve(&self, from: &Package, declared: &str) -> Option<&'a Package> {
         declared.split('|').find_map(|alternative| {
-            self.by_name
-                .get(&(
-                    lookup_key(from.ecosystem, dependency_name(alternative)),
-                    from.ecosystem,
-                ))
+            let name = dependency_name(alternative);
+            let candidates = self
+                .by_name
+                .get(&(lookup_key(from.ecosystem, name), from.ecosystem))?;
+            if let [only] = candidates.as_slice() {
+                return Some(*only);
+            }
+            if from.ecosystem == Ecosystem::Npm
+                && let Some(found) = self.node_resolve(from, name)
+            {
+                return Some(found);
+            }
+            candidates
+                .iter()
+                .find(|c| c.found_at == from.found_at)
+                .or_else(|| candidates.first())
                 .copied()
         })
+    }
+
+    /// Node's lookup: `<dir>/node_modules/<name>/package.json` from `from`'s folder upwards.
+    fn node_resolve(&self, from: &Package, name: &str) -> Option<&'a Package> {
+        let mut dir = from.found_at.strip_suffix("/package.json")?;
+        loop {
+            let candidate = format!("{dir}/node_modules/{name}/package.json");
+            if let Some(p) = self.by_found_at.get(candidate.as_str()) {
+                return Some(*p);
+            }
+            dir = &dir[..dir.rfind('/')?];
+        }
     }
 }
 
@@ -443,5 +479,66 @@ mod tests {
             dev: false,
         });
         assert_eq!(inv.unowned_binaries(), ["/usr/local/bin/copied-in"]);
+    }
+
+    #[test]
+    fn npm_dependencies_resolve_to_the_copy_node_would_load() {
+        let npm = |name: &str, version: &str, at: &str, depends: &[&str]| {
+            let mut p = Package::new(
+                Ecosystem::Npm,
+                name,
+                version,
+                format!("pkg:npm/{name}@{version}"),
+                at,
+                "npm",
+            );
+            p.depends = depends.iter().map(ToString::to_string).collect();
+            p
+        };
+        let mut inv = Inventory {
+            packages: vec![
+                npm("app", "1.0.0", "/app/package.json", &["mkdirp", "minimist"]),
+                npm(
+                    "minimist",
+                    "1.2.0",
+                    "/app/node_modules/minimist/package.json",
+                    &[],
+                ),
+                npm(
+                    "mkdirp",
+                    "0.5.1",
+                    "/app/node_modules/mkdirp/package.json",
+                    &["minimist"],
+                ),
+                npm(
+                    "minimist",
+                    "0.0.8",
+                    "/app/node_modules/mkdirp/node_modules/minimist/package.json",
+                    &[],
+                ),
+            ],
+            ..Inventory::default()
+        };
+        inv.normalise();
+        let graph = inv.dependency_graph();
+        let edges: Vec<(String, Vec<String>)> = inv
+            .packages
+            .iter()
+            .zip(graph)
+            .map(|(p, on)| {
+                (
+                    format!("{}@{}", p.name, p.version),
+                    on.iter()
+                        .map(|d| format!("{}@{}", d.name, d.version))
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .filter(|(_, on)| !on.is_empty())
+            .collect();
+        let find = |k: &str| edges.iter().find(|(p, _)| p == k).unwrap().1.clone();
+        let mut app = find("app@1.0.0");
+        app.sort();
+        assert_eq!(app, ["minimist@1.2.0", "mkdirp@0.5.1"]);
+        assert_eq!(find("mkdirp@0.5.1"), ["minimist@0.0.8"]);
     }
 }
