@@ -327,7 +327,9 @@ impl<'a> DependencyIndex<'a> {
 
     /// Node's lookup: `<dir>/node_modules/<name>/package.json` from `from`'s folder upwards.
     fn node_resolve(&self, from: &Package, name: &str) -> Option<&'a Package> {
-        let mut dir = from.found_at.strip_suffix("/package.json")?;
+        // The package's folder: `…/node_modules/x` for `…/node_modules/x/package.json`, the
+        // project for its `package-lock.json`.
+        let mut dir = from.found_at.rsplit_once('/')?.0;
         loop {
             let candidate = format!("{dir}/node_modules/{name}/package.json");
             if let Some(p) = self.by_found_at.get(candidate.as_str()) {
@@ -340,7 +342,7 @@ impl<'a> DependencyIndex<'a> {
 
 /// The package name a declared dependency names: the first alternative, without its version
 /// constraint, architecture qualifier or extras (`libc6 (>= 2.36) | libc6.1`, `foo>=1; extra`,
-/// `libgcc-s1:amd64`).
+/// `libgcc-s1:amd64`, npm's `ms@^2.1.3` and `@types/node@18`).
 pub fn dependency_name(declared: &str) -> &str {
     let first = declared
         .trim_start()
@@ -348,7 +350,12 @@ pub fn dependency_name(declared: &str) -> &str {
         .next()
         .unwrap_or("")
         .trim();
-    first.split(':').next().unwrap_or(first)
+    let first = first.split(':').next().unwrap_or(first);
+    // npm's `name@range` and `@scope/name@range`: the name ends at an `@` after the first byte.
+    match first.get(1..).and_then(|rest| rest.find('@')) {
+        Some(at) => &first[..=at],
+        None => first,
+    }
 }
 
 /// Whether a licence string reads as an SPDX licence expression (ids, `AND`/`OR`/`WITH`,
@@ -540,5 +547,23 @@ mod tests {
         app.sort();
         assert_eq!(app, ["minimist@1.2.0", "mkdirp@0.5.1"]);
         assert_eq!(find("mkdirp@0.5.1"), ["minimist@0.0.8"]);
+    }
+
+    #[test]
+    fn dependency_names_across_ecosystems() {
+        for (declared, name) in [
+            ("libc6 (>= 2.36) | libc6.1", "libc6"),
+            ("libgcc-s1:amd64", "libgcc-s1"),
+            ("PySocks!=1.5.7,>=1.5.6; extra == \"socks\"", "PySocks"),
+            ("requests[socks]>=2", "requests"),
+            ("ms@^2.1.3", "ms"),
+            ("ms@~2.1.3", "ms"),
+            ("minimist@1.2.0", "minimist"),
+            ("@types/node@^18.0.0", "@types/node"),
+            ("@types/node", "@types/node"),
+            ("lodash", "lodash"),
+        ] {
+            assert_eq!(dependency_name(declared), name, "{declared}");
+        }
     }
 }
