@@ -315,6 +315,23 @@ fn errors_name_the_problem_and_exit_2_without_a_partial_record() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("1.4"), "{}", stderr(&out));
 
+    // A truncated layer blob: an error naming the blob, and no record.
+    let image = slimmed_image(tmp.path());
+    let blobs = tmp.path().join("slim/blobs/sha256");
+    let largest = std::fs::read_dir(&blobs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .max_by_key(|p| p.metadata().unwrap().len())
+        .unwrap();
+    let bytes = std::fs::read(&largest).unwrap();
+    std::fs::write(&largest, &bytes[..bytes.len() / 2]).unwrap();
+    let out = sbom(&["--image", &image], &evidence, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let hex = largest.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(stderr(&out).contains(&hex[..12]), "{}", stderr(&out));
+    assert!(!evidence.join("sbom/record.json").exists());
+    assert!(!evidence.join("sbom/sbom.cdx.json").exists());
+
     std::fs::write(
         tmp.path().join("proofline.yaml"),
         "version: 1\nsbom:\n  fail-on: x\n",
