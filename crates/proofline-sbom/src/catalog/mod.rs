@@ -4,6 +4,7 @@
 
 pub mod cargo;
 pub mod dpkg;
+pub mod gobin;
 pub mod npm;
 pub mod python;
 
@@ -108,6 +109,7 @@ pub const CATALOGERS: &[Cataloger] = &[
     python::CATALOGER,
     npm::CATALOGER,
     cargo::CATALOGER,
+    gobin::CATALOGER,
 ];
 
 /// Walks `image` once and runs `catalogers` over what it collected.
