@@ -137,7 +137,9 @@ fn read_string<'a>(
     max: u64,
 ) -> Result<(&'a [u8], &'a [u8]), String> {
     let (len, used) = uvarint(buf).ok_or_else(|| {
-        format!("go-buildinfo-unreadable: {path}: the length of the {what} is cut short or malformed")
+        format!(
+            "go-buildinfo-unreadable: {path}: the length of the {what} is cut short or malformed"
+        )
     })?;
     if len > max {
         return Err(format!(
@@ -259,10 +261,10 @@ fn parse_modinfo(text: &str) -> BuildInfo {
                 }
             }
             "build" => {
-                let (key, value) = if rest.starts_with('"') {
-                    // A quoted key: find its closing quote, then `=`.
-                    match rest[1..].find("\"=").map(|i| i + 1) {
-                        Some(i) => (unquote(&rest[..=i]), unquote(&rest[i + 2..])),
+                let (key, value) = if let Some(quoted) = rest.strip_prefix('"') {
+                    // A quoted key: up to its closing quote, then `=`.
+                    match quoted.split_once("\"=") {
+                        Some((k, v)) => (unquote(&format!("\"{k}\"")), unquote(v)),
                         None => (unquote(rest), String::new()),
                     }
                 } else {
@@ -459,7 +461,7 @@ mod tests {
     fn replacement_by_another_module_is_what_was_compiled_in() {
         let modinfo = "path\texample.com/app\nmod\texample.com/app\tv0.3.0\th1:abc=\n\
              dep\tgolang.org/x/text\tv0.3.0\th1:old=\n=>\tgithub.com/fork/text\tv0.3.8\th1:new=\n\
-             build\t-ldflags=\"-s -w\"\nbuild\tGOARCH=arm64\n";
+             build\t-ldflags=\"-s -w\"\nbuild\t\"odd=key\"=v\nbuild\tGOARCH=arm64\n";
         let (packages, warnings) = catalogued("/app", &blob("go1.21.0 X:boringcrypto", modinfo));
         assert!(warnings.is_empty(), "{warnings:?}");
         let purls: Vec<&str> = packages.iter().map(|p| p.purl.as_str()).collect();
@@ -474,6 +476,7 @@ mod tests {
         assert_eq!(packages[0].arch.as_deref(), Some("arm64"));
         let info = parse_modinfo(modinfo);
         assert_eq!(info.settings[0], ("-ldflags".into(), "-s -w".into()));
+        assert_eq!(info.settings[1], ("odd=key".into(), "v".into()));
     }
 
     #[test]
@@ -484,7 +487,9 @@ mod tests {
         assert!(packages.is_empty());
         assert_eq!(warnings.len(), 1);
         assert!(
-            warnings[0].starts_with("go-buildinfo-unsupported: /usr/bin/old: built with Go older than 1.18"),
+            warnings[0].starts_with(
+                "go-buildinfo-unsupported: /usr/bin/old: built with Go older than 1.18"
+            ),
             "{warnings:?}"
         );
     }
@@ -506,7 +511,11 @@ mod tests {
         // A varint that never ends.
         let mut endless = huge[..HEADER_LEN].to_vec();
         endless.extend([0xff; 20]);
-        assert!(parse_buildinfo("/t", &endless).unwrap_err().contains("malformed"));
+        assert!(
+            parse_buildinfo("/t", &endless)
+                .unwrap_err()
+                .contains("malformed")
+        );
         // A modinfo without sentinels carries no modules.
         let mut bare = huge[..HEADER_LEN].to_vec();
         bare.extend([2, b'g', b'o', 3, b'a', b'b', b'c']);
@@ -518,7 +527,10 @@ mod tests {
         }
         assert_eq!(reduce("/t", b"\x7fELF garbage").unwrap(), None);
         assert_eq!(uvarint(&[0x80; 10]), None);
-        assert_eq!(uvarint(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]), Some((u64::MAX, 10)));
+        assert_eq!(
+            uvarint(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]),
+            Some((u64::MAX, 10))
+        );
     }
 
     #[test]
