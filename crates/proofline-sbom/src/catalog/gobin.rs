@@ -13,7 +13,9 @@
 //!   (`=> ../fork`) keeps the module path it replaces, with the replacement's version
 //!   (`(devel)`): a directory is not a module identity.
 //! - `arch` from the `GOARCH` build setting, on every package of the binary.
-//! - the main module `depends` on every dependency and on `stdlib`, and owns the binary file.
+//! - the main module `depends` on every dependency and on `stdlib`, and owns the binary file. A
+//!   GOPATH-mode build records only the main package's `path`: it is listed without a version;
+//!   a Go toolchain command (`path cmd/gofmt`) is owned by `stdlib`.
 //! - the `h1:` checksum of a dependency is **not** carried: it is a digest of the module's
 //!   source tree (go.sum), not of any file in the image, and the package model has no field
 //!   for a source checksum; recording it as a file digest or a purl qualifier would be misread.
@@ -335,14 +337,32 @@ fn packages_of(binary: &str, info: &BuildInfo) -> Vec<Package> {
         depends.push("stdlib".to_string());
         packages.push(package("stdlib", version));
     }
-    if let Some(main) = &info.main {
+    // A GOPATH-mode build (Debian's, among others) records only `path`: the main package, with
+    // no version. The toolchain's own commands (`cmd/gofmt`) belong to the standard library.
+    let owns = OwnedFile {
+        path: binary.to_string(),
+        recorded: None,
+    };
+    let gopath_main = match (&info.main, &info.path) {
+        (None, Some(path)) if path.starts_with("cmd/") => {
+            if let Some(stdlib) = packages.last_mut().filter(|p| p.name == "stdlib") {
+                stdlib.files.push(owns.clone());
+            }
+            None
+        }
+        (None, Some(path)) => Some(Module {
+            path: path.clone(),
+            version: String::new(),
+            sum: None,
+            replace: None,
+        }),
+        _ => None,
+    };
+    if let Some(main) = info.main.as_ref().or(gopath_main.as_ref()) {
         let (name, version) = effective(main);
         let mut p = package(name, version);
         p.depends = depends;
-        p.files.push(OwnedFile {
-            path: binary.to_string(),
-            recorded: None,
-        });
+        p.files.push(owns);
         packages.insert(0, p);
     }
     packages
@@ -477,6 +497,30 @@ mod tests {
         let info = parse_modinfo(modinfo);
         assert_eq!(info.settings[0], ("-ldflags".into(), "-s -w".into()));
         assert_eq!(info.settings[1], ("odd=key".into(), "v".into()));
+    }
+
+    #[test]
+    fn gopath_builds_and_toolchain_commands_record_only_a_path() {
+        // As `go version -m` shows Debian's /usr/lib/go-1.19/bin/gofmt and a GOPATH-mode build.
+        let gofmt = "path\tcmd/gofmt\nbuild\t-compiler=gc\nbuild\tGOARCH=amd64\n";
+        let (packages, warnings) =
+            catalogued("/usr/lib/go-1.19/bin/gofmt", &blob("go1.19.8", gofmt));
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(packages.len(), 1);
+        assert_eq!(packages[0].purl, "pkg:golang/stdlib@1.19.8");
+        assert_eq!(packages[0].files[0].path, "/usr/lib/go-1.19/bin/gofmt");
+        let gopath = "path\tgithub.com/junegunn/fzf\nbuild\tGOARCH=amd64\n";
+        let (packages, _) = catalogued("/usr/bin/fzf", &blob("go1.19.8", gopath));
+        let purls: Vec<&str> = packages.iter().map(|p| p.purl.as_str()).collect();
+        assert_eq!(
+            purls,
+            [
+                "pkg:golang/github.com/junegunn/fzf",
+                "pkg:golang/stdlib@1.19.8"
+            ]
+        );
+        assert_eq!(packages[0].depends, ["stdlib"]);
+        assert_eq!(packages[0].files[0].path, "/usr/bin/fzf");
     }
 
     #[test]
