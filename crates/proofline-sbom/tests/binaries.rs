@@ -5,10 +5,15 @@
 
 use std::io::{Cursor, Write};
 
+use std::path::PathBuf;
+
+use jsonschema::{Retrieve, Uri};
 use proofline_oci::{Image, OpenOptions};
 use proofline_sbom::catalog::CATALOGERS;
+use proofline_sbom::cyclonedx::{CycloneDxVersion, Subject, write};
 use proofline_sbom::{Inventory, Package, catalog_image};
 use proofline_testkit::TestImage;
+use serde_json::Value;
 
 const BINARY_CATALOGERS: [&str; 5] = [
     "go-binary",
@@ -258,4 +263,76 @@ fn a_stripped_non_go_elf_and_a_zip_not_named_as_an_archive_yield_nothing() {
         "{:?}",
         inventory.warnings
     );
+}
+
+fn schemas() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/schemas/cyclonedx")
+}
+
+/// Serves `http://cyclonedx.org/schema/<file>` from the vendored copies.
+struct Offline;
+
+impl Retrieve for Offline {
+    fn retrieve(
+        &self,
+        uri: &Uri<String>,
+    ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+        let file = uri
+            .path()
+            .as_str()
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let text = std::fs::read_to_string(schemas().join(&file))
+            .map_err(|e| format!("{uri} is not vendored ({file}): {e}"))?;
+        Ok(serde_json::from_str(&text)?)
+    }
+}
+
+#[test]
+fn the_binaries_bom_is_valid_cyclonedx_1_6() {
+    let war = war();
+    let inventory = catalogued(&[
+        ("usr/local/bin/hello", &fixture("go-hello")),
+        ("opt/rust/tiny-audited", &fixture("tiny-audited")),
+        (
+            "app/lib/maven3-slf4j-provider.jar",
+            &fixture("maven3-slf4j-provider.jar"),
+        ),
+        ("app/lib/guice-jndi.jar", &fixture("guice-jndi.jar")),
+        ("srv/shop.war", &war),
+    ]);
+    let subject = Subject {
+        name: "oci:binaries:1.0".into(),
+        digest: format!("sha256:{}", "0".repeat(64)),
+    };
+    let bom = write(
+        &inventory,
+        &subject,
+        CycloneDxVersion::V1_6,
+        "2026-01-01T00:00:00Z",
+    );
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(schemas().join("bom-1.6.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::options()
+        .with_retriever(Offline)
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&bom)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    // Build-only crates are kept apart from what runs.
+    let autocfg = bom["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["purl"] == "pkg:cargo/autocfg@1.5.1")
+        .unwrap();
+    assert_eq!(autocfg["scope"], "excluded");
 }
