@@ -2,8 +2,11 @@
 //! mode, SHA-256) and keeps the bytes of just the files some cataloger asked for (package
 //! databases, manifests), then each cataloger turns those into packages.
 
+pub mod auditable;
 pub mod cargo;
 pub mod dpkg;
+pub mod gobin;
+pub mod java;
 pub mod npm;
 pub mod python;
 
@@ -108,6 +111,9 @@ pub const CATALOGERS: &[Cataloger] = &[
     python::CATALOGER,
     npm::CATALOGER,
     cargo::CATALOGER,
+    gobin::CATALOGER,
+    auditable::CATALOGER,
+    java::CATALOGER,
 ];
 
 /// Walks `image` once and runs `catalogers` over what it collected.
