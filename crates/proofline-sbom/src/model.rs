@@ -82,6 +82,10 @@ pub struct Package {
     pub source_package: Option<String>,
     /// Names of the packages it depends on, as declared (constraints kept).
     pub depends: Vec<String>,
+    /// Other names it can be depended on by, as declared (apk `p:` such as
+    /// `so:libc.musl-x86_64.so.1=1` or `cmd:getconf`, rpm `Provides`), constraints kept.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub provides: Vec<String>,
     /// Files it owns.
     pub files: Vec<OwnedFile>,
     /// Where it was found (its database or manifest).
@@ -118,6 +122,7 @@ impl Package {
             arch: None,
             source_package: None,
             depends: Vec::new(),
+            provides: Vec::new(),
             files: Vec::new(),
             found_at: found_at.into(),
             cataloger,
@@ -181,21 +186,35 @@ impl Inventory {
     }
 
     /// For each package (same order as `packages`), the present packages its declared
-    /// dependencies name in its own ecosystem, sorted by id and without repeats. Dependencies the
-    /// image lacks are not invented.
+    /// dependencies name in its own ecosystem, sorted by id and without repeats. A dependency
+    /// resolves to a package of that name, else to one that provides it (apk `so:`/`cmd:`
+    /// provides, rpm `Provides`). Dependencies the image lacks are not invented.
     pub fn dependency_graph(&self) -> Vec<Vec<&Package>> {
-        let by_name: BTreeMap<(&str, Ecosystem), &Package> = self
+        let mut by_name: BTreeMap<(&str, Ecosystem), &Package> = self
             .packages
             .iter()
             .map(|p| ((p.name.as_str(), p.ecosystem), p))
             .collect();
+        for p in &self.packages {
+            for provided in &p.provides {
+                by_name
+                    .entry((declared_name(provided), p.ecosystem))
+                    .or_insert(p);
+            }
+        }
+        let lookup = |d: &str, ecosystem: Ecosystem| {
+            by_name
+                .get(&(declared_name(d), ecosystem))
+                .or_else(|| by_name.get(&(dependency_name(d), ecosystem)))
+                .copied()
+        };
         self.packages
             .iter()
             .map(|p| {
                 let mut on: Vec<&Package> = p
                     .depends
                     .iter()
-                    .filter_map(|d| by_name.get(&(dependency_name(d), p.ecosystem)).copied())
+                    .filter_map(|d| lookup(d, p.ecosystem))
                     .collect();
                 on.sort_by_key(|d| d.id());
                 on.dedup_by_key(|d| d.id());
@@ -277,6 +296,18 @@ pub fn dependency_name(declared: &str) -> &str {
     first.split(':').next().unwrap_or(first)
 }
 
+/// A declared dependency or provide without its version constraint or alternatives, but whole
+/// otherwise: `so:libc.musl-x86_64.so.1=1` → `so:libc.musl-x86_64.so.1`, `musl>=1.2` → `musl`,
+/// `libc.so.6(GLIBC_2.34)(64bit)` unchanged (provides are matched on this whole name).
+pub fn declared_name(declared: &str) -> &str {
+    declared
+        .trim()
+        .split(['|', ' ', '<', '>', '=', '!', '~', ';', '['])
+        .next()
+        .unwrap_or("")
+        .trim()
+}
+
 /// Whether a licence string reads as an SPDX licence expression (ids, `AND`/`OR`/`WITH`,
 /// parentheses); free text is not, and is written as `NOASSERTION` or a name instead.
 pub fn is_spdx_expression(l: &str) -> bool {
@@ -341,6 +372,7 @@ mod tests {
             arch: None,
             source_package: None,
             depends: depends.iter().map(|d| d.to_string()).collect(),
+            provides: Vec::new(),
             files: Vec::new(),
             found_at: "/var/lib/dpkg/status".into(),
             cataloger: "dpkg",
@@ -375,6 +407,42 @@ mod tests {
     }
 
     #[test]
+    fn dependencies_resolve_through_provides() {
+        let mut musl = deb("musl", &[]);
+        musl.ecosystem = Ecosystem::Apk;
+        musl.provides = vec!["so:libc.musl-x86_64.so.1=1".into()];
+        let mut utils = deb("musl-utils", &[]);
+        utils.ecosystem = Ecosystem::Apk;
+        utils.provides = vec!["cmd:getconf=1.2.4-r1".into(), "musl".into()];
+        let mut app = deb(
+            "app",
+            &[
+                "so:libc.musl-x86_64.so.1",
+                "cmd:getconf",
+                "musl>=1.2",
+                "so:libssl.so.3",
+            ],
+        );
+        app.ecosystem = Ecosystem::Apk;
+        // Same provide in another ecosystem is not used.
+        let mut other = deb("libz", &[]);
+        other.provides = vec!["so:libssl.so.3".into()];
+        let inv = Inventory {
+            packages: vec![app, musl, utils, other],
+            ..Inventory::default()
+        };
+        let graph = inv.dependency_graph();
+        let mut names: Vec<&str> = graph[0].iter().map(|p| p.name.as_str()).collect();
+        names.sort();
+        // `musl>=1.2` is the package named musl, not musl-utils that also provides it.
+        assert_eq!(names, ["musl", "musl-utils"]);
+        assert_eq!(
+            declared_name("libc.so.6(GLIBC_2.34)(64bit)"),
+            "libc.so.6(GLIBC_2.34)(64bit)"
+        );
+    }
+
+    #[test]
     fn a_binary_no_package_owns_is_listed() {
         let mut inv = Inventory::default();
         inv.links.insert("/lib".into(), "usr/lib".into());
@@ -395,6 +463,7 @@ mod tests {
             arch: None,
             source_package: None,
             depends: Vec::new(),
+            provides: Vec::new(),
             files: vec![OwnedFile {
                 path: "/lib/libz.so.1".into(),
                 recorded: None,

@@ -2,10 +2,12 @@
 //! mode, SHA-256) and keeps the bytes of just the files some cataloger asked for (package
 //! databases, manifests), then each cataloger turns those into packages.
 
+pub mod apk;
 pub mod cargo;
 pub mod dpkg;
 pub mod npm;
 pub mod python;
+pub mod rpm;
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
@@ -108,6 +110,8 @@ pub const CATALOGERS: &[Cataloger] = &[
     python::CATALOGER,
     npm::CATALOGER,
     cargo::CATALOGER,
+    apk::CATALOGER,
+    rpm::CATALOGER,
 ];
 
 /// Walks `image` once and runs `catalogers` over what it collected.
