@@ -444,6 +444,62 @@ mod tests {
         }
     }
 
+    /// An rpmdb (WAL mode, as rpm leaves it) whose `Packages` rows are `blobs`.
+    fn sqlite(blobs: &[Vec<u8>]) -> Vec<u8> {
+        let mut db = Connection::open_in_memory().unwrap();
+        db.execute_batch(
+            "CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL)",
+        )
+        .unwrap();
+        for b in blobs {
+            db.execute("INSERT INTO Packages (blob) VALUES (?1)", [b])
+                .unwrap();
+        }
+        let mut bytes = db.serialize(MAIN_DB).unwrap().to_vec();
+        bytes[18] = 2;
+        bytes[19] = 2;
+        bytes
+    }
+
+    #[test]
+    fn bad_headers_among_good_ones_are_warnings() {
+        let good = header_blob();
+        let mut huge_count = good.clone();
+        huge_count[..4].copy_from_slice(&0x00ff_ffffu32.to_be_bytes());
+        let truncated = good[..good.len() / 2].to_vec();
+        let mut blobs = vec![good, huge_count, truncated];
+        blobs.extend(std::iter::repeat_n(vec![0xff; 3], 6));
+        let mut c = Contents::default();
+        c.insert(SQLITE_DATABASES[1], sqlite(&blobs));
+        let (packages, warnings) = run(&c);
+        assert_eq!(packages.len(), 1);
+        assert_eq!(packages[0].name, "bash");
+        assert_eq!(packages[0].found_at, SQLITE_DATABASES[1]);
+        assert_eq!(
+            warnings[..2],
+            [
+                "rpm-bad-header: /usr/lib/sysimage/rpm/rpmdb.sqlite package 2: header has \
+                 16777215 index entries (rpm allows 1 to 65535)",
+                "rpm-bad-header: /usr/lib/sysimage/rpm/rpmdb.sqlite package 3: header blob of \
+                 274 bytes is shorter than its 548-byte preamble",
+            ]
+        );
+        assert_eq!(warnings.len(), MAX_HEADER_WARNINGS + 1);
+        assert_eq!(
+            warnings[MAX_HEADER_WARNINGS],
+            "rpm-bad-header: /usr/lib/sysimage/rpm/rpmdb.sqlite has 8 unreadable package headers in all"
+        );
+        // A database without the Packages table.
+        let mut db = Connection::open_in_memory().unwrap();
+        db.execute_batch("CREATE TABLE Other (x)").unwrap();
+        c.insert(SQLITE_DATABASES[1], db.serialize(MAIN_DB).unwrap().to_vec());
+        let (_, warnings) = run(&c);
+        assert!(
+            warnings[0].contains("no readable Packages table"),
+            "{warnings:?}"
+        );
+    }
+
     #[test]
     fn unsupported_formats_are_named() {
         assert!(sniff("/var/lib/rpm/Packages", b""));
