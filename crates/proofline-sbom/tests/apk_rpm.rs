@@ -7,11 +7,14 @@
 use std::collections::BTreeMap;
 use std::io::Write as _;
 
+use jsonschema::{Retrieve, Uri};
 use proofline_oci::{Image, OpenOptions};
 use proofline_sbom::catalog::CATALOGERS;
+use proofline_sbom::cyclonedx::{CycloneDxVersion, Subject, write};
 use proofline_sbom::verify::{FileState, verify};
 use proofline_sbom::{Ecosystem, Inventory, catalog_image};
 use proofline_testkit::TestImage;
+use serde_json::Value;
 
 const APK_DB: &[u8] = include_bytes!("../../../fixtures/sbom/apk/installed");
 const RPM_DB: &[u8] = include_bytes!("../../../fixtures/sbom/rpm/rpmdb.sqlite");
@@ -48,6 +51,84 @@ fn open(image: &TestImage, dir: &tempfile::TempDir) -> Image {
     image.write_layout(dir.path(), "t");
     let reference = format!("oci:{}:t", dir.path().display()).parse().unwrap();
     Image::open(&reference, &OpenOptions::default()).unwrap()
+}
+
+fn schemas() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/schemas/cyclonedx")
+}
+
+/// Serves the schemas CycloneDX references from the vendored copies (never the network).
+struct Offline;
+
+impl Retrieve for Offline {
+    fn retrieve(
+        &self,
+        uri: &Uri<String>,
+    ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+        let file = uri
+            .path()
+            .as_str()
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let text = std::fs::read_to_string(schemas().join(&file))
+            .map_err(|e| format!("{uri} is not vendored ({file}): {e}"))?;
+        Ok(serde_json::from_str(&text)?)
+    }
+}
+
+/// The inventory's CycloneDX 1.6 BOM validates against the official schema, with every
+/// package and its resolved dependencies in it.
+fn assert_valid_cyclonedx(image: &Image, inventory: &Inventory) {
+    let subject = Subject {
+        name: "oci:test:t".into(),
+        digest: image.digest().to_string(),
+    };
+    let bom = write(
+        inventory,
+        &subject,
+        CycloneDxVersion::V1_6,
+        "2026-01-01T00:00:00Z",
+    );
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(schemas().join("bom-1.6.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::options()
+        .with_retriever(Offline)
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&bom)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let purls: Vec<&str> = bom["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["purl"].as_str())
+        .collect();
+    for p in &inventory.packages {
+        assert!(
+            purls.contains(&p.purl.as_str()),
+            "{} not in the BOM",
+            p.purl
+        );
+    }
+    let edges: usize = bom["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["dependsOn"].as_array().map_or(0, Vec::len))
+        .sum();
+    let resolved: usize = inventory.dependency_graph().iter().map(Vec::len).sum();
+    assert!(
+        edges >= resolved,
+        "{edges} edges in the BOM, {resolved} resolved"
+    );
 }
 
 /// name → (purl, licence, depends resolved by the dependency graph).
@@ -210,6 +291,8 @@ fn alpine_packages_with_provides_resolved_and_sha1_checksums_verified() {
         Some("Natanael Copa <ncopa@alpinelinux.org>")
     );
 
+    assert_valid_cyclonedx(&image, &inventory);
+
     let report = verify(&image, &inventory).unwrap();
     let apk_files: usize = inventory
         .packages
@@ -344,6 +427,8 @@ fn rpm_packages_from_a_real_sqlite_rpmdb_with_sha256_digests_verified() {
         "2e306dc133b79f2caef479e6f6478b02248447effc845ef54ce5076e918f1007"
     );
 
+    assert_valid_cyclonedx(&image, &inventory);
+
     let report = verify(&image, &inventory).unwrap();
     assert_eq!(report.files_checked, 3);
     assert_eq!(
@@ -365,4 +450,51 @@ fn rpm_packages_from_a_real_sqlite_rpmdb_with_sha256_digests_verified() {
     without.files.remove("/usr/bin/pl-hello");
     let report = verify(&image, &without).unwrap();
     assert_eq!(report.missing, 1);
+}
+
+#[test]
+fn one_walk_computes_md5_and_sha1_for_the_same_file_and_each_is_judged_alone() {
+    use proofline_sbom::{FileDigest, OwnedFile, Package};
+    let image = TestImage::new(&[("etc/hostname", b"localhost\n")]);
+    let dir = tempfile::tempdir().unwrap();
+    let image = open(&image, &dir);
+    let mut inventory = catalog_image(&image, CATALOGERS).unwrap();
+    let file = |path: &str, algorithm: &str, value: &str| OwnedFile {
+        path: path.into(),
+        recorded: Some(FileDigest {
+            algorithm: algorithm.into(),
+            value: value.into(),
+        }),
+    };
+    let mut a = Package::new(Ecosystem::Apk, "a", "1", "pkg:apk/alpine/a@1", "/db", "apk");
+    a.files = vec![
+        // The right SHA-1 of `localhost\n` (ok) and a wrong MD5 (its MD5 is b841…df: modified).
+        file(
+            "/etc/hostname",
+            "sha1",
+            "ea75706155cffed0a1bd43ddba4543da27d73a67",
+        ),
+        file("/etc/hostname", "md5", "63c39a8c5f4a3a5e7e5ab4f1d7c1f3f4"),
+        file(
+            "/etc/missing",
+            "sha1",
+            "0000000000000000000000000000000000000000",
+        ),
+    ];
+    inventory.packages.push(a);
+    let report = verify(&image, &inventory).unwrap();
+    assert_eq!(report.files_checked, 3);
+    let problems: Vec<(&str, &str, FileState)> = report.packages[0]
+        .problems
+        .iter()
+        .map(|f| (f.path.as_str(), f.algorithm.as_str(), f.state))
+        .collect();
+    assert_eq!(
+        problems,
+        [
+            ("/etc/hostname", "md5", FileState::Modified),
+            ("/etc/missing", "sha1", FileState::Missing),
+        ]
+    );
+    assert_eq!(report.packages[0].ok, 1);
 }
