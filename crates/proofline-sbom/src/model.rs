@@ -82,6 +82,10 @@ pub struct Package {
     pub source_package: Option<String>,
     /// Names of the packages it depends on, as declared (constraints kept).
     pub depends: Vec<String>,
+    /// Other names it can be depended on by, as declared (apk `p:` such as
+    /// `so:libc.musl-x86_64.so.1=1` or `cmd:getconf`, rpm `Provides`), constraints kept.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub provides: Vec<String>,
     /// Files it owns.
     pub files: Vec<OwnedFile>,
     /// Where it was found (its database or manifest).
@@ -118,6 +122,7 @@ impl Package {
             arch: None,
             source_package: None,
             depends: Vec::new(),
+            provides: Vec::new(),
             files: Vec::new(),
             found_at: found_at.into(),
             cataloger,
@@ -181,8 +186,9 @@ impl Inventory {
     }
 
     /// For each package (same order as `packages`), the present packages its declared
-    /// dependencies name in its own ecosystem, sorted by id and without repeats. Dependencies the
-    /// image lacks are not invented.
+    /// dependencies name in its own ecosystem, sorted by id and without repeats. A dependency
+    /// resolves to a package of that name, else to one that provides it (apk `so:`/`cmd:`
+    /// provides, rpm `Provides`). Dependencies the image lacks are not invented.
     pub fn dependency_graph(&self) -> Vec<Vec<&Package>> {
         let index = self.dependency_index();
         self.packages
@@ -209,8 +215,21 @@ impl Inventory {
                 .or_default()
                 .push(p);
         }
+        let mut by_provide: BTreeMap<(String, Ecosystem), Vec<&Package>> = BTreeMap::new();
+        for p in &self.packages {
+            for provided in &p.provides {
+                by_provide
+                    .entry((
+                        lookup_key(p.ecosystem, declared_name(provided)),
+                        p.ecosystem,
+                    ))
+                    .or_default()
+                    .push(p);
+            }
+        }
         DependencyIndex {
             by_name,
+            by_provide,
             by_found_at: self
                 .packages
                 .iter()
@@ -285,6 +304,8 @@ impl Inventory {
 #[derive(Debug)]
 pub struct DependencyIndex<'a> {
     by_name: BTreeMap<(String, Ecosystem), Vec<&'a Package>>,
+    /// What packages provide besides their name (apk `so:`/`cmd:`, rpm `Provides`).
+    by_provide: BTreeMap<(String, Ecosystem), Vec<&'a Package>>,
     by_found_at: BTreeMap<&'a str, &'a Package>,
 }
 
@@ -306,9 +327,17 @@ impl<'a> DependencyIndex<'a> {
     pub fn resolve(&self, from: &Package, declared: &str) -> Option<&'a Package> {
         declared.split('|').find_map(|alternative| {
             let name = dependency_name(alternative);
+            // A package of that name (the whole declared name first: `so:libc.musl…`), else
+            // one that provides it.
+            let key = |n: &str| (lookup_key(from.ecosystem, n), from.ecosystem);
+            let whole = key(declared_name(alternative));
+            let short = key(name);
             let candidates = self
                 .by_name
-                .get(&(lookup_key(from.ecosystem, name), from.ecosystem))?;
+                .get(&whole)
+                .or_else(|| self.by_name.get(&short))
+                .or_else(|| self.by_provide.get(&whole))
+                .or_else(|| self.by_provide.get(&short))?;
             if let [only] = candidates.as_slice() {
                 return Some(*only);
             }
@@ -356,6 +385,18 @@ pub fn dependency_name(declared: &str) -> &str {
         Some(at) => &first[..=at],
         None => first,
     }
+}
+
+/// A declared dependency or provide without its version constraint or alternatives, but whole
+/// otherwise: `so:libc.musl-x86_64.so.1=1` → `so:libc.musl-x86_64.so.1`, `musl>=1.2` → `musl`,
+/// `libc.so.6(GLIBC_2.34)(64bit)` unchanged (provides are matched on this whole name).
+pub fn declared_name(declared: &str) -> &str {
+    declared
+        .trim()
+        .split(['|', ' ', '<', '>', '=', '!', '~', ';', '['])
+        .next()
+        .unwrap_or("")
+        .trim()
 }
 
 /// Whether a licence string reads as an SPDX licence expression (ids, `AND`/`OR`/`WITH`,
@@ -422,6 +463,7 @@ mod tests {
             arch: None,
             source_package: None,
             depends: depends.iter().map(|d| d.to_string()).collect(),
+            provides: Vec::new(),
             files: Vec::new(),
             found_at: "/var/lib/dpkg/status".into(),
             cataloger: "dpkg",
@@ -456,6 +498,42 @@ mod tests {
     }
 
     #[test]
+    fn dependencies_resolve_through_provides() {
+        let mut musl = deb("musl", &[]);
+        musl.ecosystem = Ecosystem::Apk;
+        musl.provides = vec!["so:libc.musl-x86_64.so.1=1".into()];
+        let mut utils = deb("musl-utils", &[]);
+        utils.ecosystem = Ecosystem::Apk;
+        utils.provides = vec!["cmd:getconf=1.2.4-r1".into(), "musl".into()];
+        let mut app = deb(
+            "app",
+            &[
+                "so:libc.musl-x86_64.so.1",
+                "cmd:getconf",
+                "musl>=1.2",
+                "so:libssl.so.3",
+            ],
+        );
+        app.ecosystem = Ecosystem::Apk;
+        // Same provide in another ecosystem is not used.
+        let mut other = deb("libz", &[]);
+        other.provides = vec!["so:libssl.so.3".into()];
+        let inv = Inventory {
+            packages: vec![app, musl, utils, other],
+            ..Inventory::default()
+        };
+        let graph = inv.dependency_graph();
+        let mut names: Vec<&str> = graph[0].iter().map(|p| p.name.as_str()).collect();
+        names.sort();
+        // `musl>=1.2` is the package named musl, not musl-utils that also provides it.
+        assert_eq!(names, ["musl", "musl-utils"]);
+        assert_eq!(
+            declared_name("libc.so.6(GLIBC_2.34)(64bit)"),
+            "libc.so.6(GLIBC_2.34)(64bit)"
+        );
+    }
+
+    #[test]
     fn a_binary_no_package_owns_is_listed() {
         let mut inv = Inventory::default();
         inv.links.insert("/lib".into(), "usr/lib".into());
@@ -476,6 +554,7 @@ mod tests {
             arch: None,
             source_package: None,
             depends: Vec::new(),
+            provides: Vec::new(),
             files: vec![OwnedFile {
                 path: "/lib/libz.so.1".into(),
                 recorded: None,

@@ -1,5 +1,5 @@
 //! Package verification hashes: every file a package manager recorded a digest for (dpkg md5sums,
-//! Python RECORD sha256, …) checked against the file in the image: `ok`, `modified` or `missing`
+//! apk SHA-1 checksums, rpm file digests, Python RECORD sha256, …) checked against the file in the image: `ok`, `modified` or `missing`
 //! (a later layer deleting documentation is `missing`, not an error).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -63,21 +63,81 @@ pub struct VerificationReport {
     pub packages: Vec<PackageCheck>,
 }
 
+/// Digest algorithms computed from file bytes in the second walk (SHA-256 comes from the first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Computed {
+    Md5,
+    Sha1,
+}
+
+impl Computed {
+    fn from_name(algorithm: &str) -> Option<Self> {
+        match algorithm {
+            "md5" => Some(Self::Md5),
+            "sha1" => Some(Self::Sha1),
+            _ => None,
+        }
+    }
+
+    fn hex(self, bytes: &[u8]) -> String {
+        match self {
+            Self::Md5 => hex::encode(md5::Md5::digest(bytes)),
+            Self::Sha1 => hex::encode(sha1::Sha1::digest(bytes)),
+        }
+    }
+}
+
+/// Any supported digest of `bytes` (a symlink's target, hashed as apk records it).
+fn digest_of(algorithm: &str, bytes: &[u8]) -> Option<String> {
+    match algorithm {
+        "sha256" => Some(hex::encode(
+            <sha2::Sha256 as sha2::Digest>::digest(bytes).as_slice(),
+        )),
+        other => Computed::from_name(other).map(|c| c.hex(bytes)),
+    }
+}
+
+/// Where a recorded path is in the image: its directories resolved through symlinks; the
+/// last component is a symlink itself (`Link(target)`) or resolved to the regular file.
+enum Located {
+    Link(String),
+    File(String),
+}
+
+fn locate(inventory: &Inventory, path: &str) -> Located {
+    if let Some((parent, name)) = path.rsplit_once('/') {
+        let dir = inventory.resolve_path(if parent.is_empty() { "/" } else { parent });
+        let candidate = format!("{}/{name}", dir.trim_end_matches('/'));
+        if let Some(target) = inventory.links.get(&candidate) {
+            return Located::Link(target.clone());
+        }
+    }
+    Located::File(inventory.resolve_path(path))
+}
+
 /// Checks every recorded digest. Digests other than SHA-256 need the file's bytes: a second
-/// walk streams exactly those files and hashes each as it passes (memory stays per-file).
+/// walk streams exactly those files and computes, for each, only the algorithms its packages
+/// recorded (memory stays per-file). A symlink's recorded digest is that of its target path
+/// (apk records symlinks so).
 pub fn verify(image: &Image, inventory: &Inventory) -> Result<VerificationReport, CatalogError> {
-    let resolved = |p: &str| inventory.resolve_path(p);
-    let need: BTreeSet<String> = inventory
-        .packages
-        .iter()
-        .flat_map(|p| p.files.iter())
-        .filter(|f| f.recorded.as_ref().is_some_and(|d| d.algorithm == "md5"))
-        .map(|f| resolved(&f.path))
-        .filter(|p| inventory.files.contains_key(p))
-        .collect();
-    let mut md5s: BTreeMap<String, String> = BTreeMap::new();
+    let mut need: BTreeMap<String, BTreeSet<Computed>> = BTreeMap::new();
+    for f in inventory.packages.iter().flat_map(|p| p.files.iter()) {
+        let Some(computed) = f
+            .recorded
+            .as_ref()
+            .and_then(|d| Computed::from_name(&d.algorithm))
+        else {
+            continue;
+        };
+        if let Located::File(path) = locate(inventory, &f.path)
+            && inventory.files.contains_key(&path)
+        {
+            need.entry(path).or_default().insert(computed);
+        }
+    }
+    let mut computed: BTreeMap<(String, Computed), String> = BTreeMap::new();
     if !need.is_empty() {
-        let wanted = need.clone();
+        let wanted: BTreeSet<String> = need.keys().cloned().collect();
         let opts = WalkOptions {
             hash_files: false,
             ..WalkOptions::default()
@@ -86,8 +146,11 @@ pub fn verify(image: &Image, inventory: &Inventory) -> Result<VerificationReport
         image.walk(&opts, |entry| {
             if entry.kind == EntryType::File
                 && let Some(bytes) = &entry.content
+                && let Some(algorithms) = need.get(&entry.path)
             {
-                md5s.insert(entry.path.clone(), hex::encode(md5::Md5::digest(bytes)));
+                for a in algorithms {
+                    computed.insert((entry.path.clone(), *a), a.hex(bytes));
+                }
             }
             ControlFlow::Continue(())
         })?;
@@ -113,11 +176,18 @@ pub fn verify(image: &Image, inventory: &Inventory) -> Result<VerificationReport
             let Some(recorded) = &f.recorded else {
                 continue;
             };
-            let path = resolved(&f.path);
-            let actual = match recorded.algorithm.as_str() {
-                "sha256" => inventory.files.get(&path).map(|i| i.sha256.clone()),
-                "md5" => inventory.files.get(&path).map(|_| md5s.get(&path).cloned()),
-                _ => inventory.files.get(&path).map(|_| None),
+            // None: missing; Some(None): present but not computed (unsupported algorithm).
+            let actual: Option<Option<String>> = match locate(inventory, &f.path) {
+                Located::Link(target) => Some(digest_of(&recorded.algorithm, target.as_bytes())),
+                Located::File(path) => {
+                    inventory.files.get(&path).map(|i| {
+                        match Computed::from_name(&recorded.algorithm) {
+                            Some(c) => computed.get(&(path.clone(), c)).cloned(),
+                            None if recorded.algorithm == "sha256" => i.sha256.clone(),
+                            None => None,
+                        }
+                    })
+                }
             };
             let state = match &actual {
                 None => FileState::Missing,

@@ -117,6 +117,7 @@ fn run(contents: &Contents) -> (Vec<Package>, Vec<String>) {
                 // A package with no source is a member of the locked workspace itself.
                 source_package: None,
                 depends,
+                provides: Vec::new(),
                 files: Vec::new(),
                 found_at: path.to_string(),
                 cataloger: CATALOGER.name,

@@ -141,6 +141,7 @@ fn run(contents: &Contents) -> (Vec<Package>, Vec<String>) {
                 arch,
                 source_package: source_package.filter(|s| s != &name),
                 depends,
+                provides: Vec::new(),
                 files,
                 found_at: path.clone(),
                 cataloger: CATALOGER.name,

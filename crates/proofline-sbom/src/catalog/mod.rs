@@ -2,6 +2,7 @@
 //! mode, SHA-256) and keeps the bytes of just the files some cataloger asked for (package
 //! databases, manifests), then each cataloger turns those into packages.
 
+pub mod apk;
 pub mod auditable;
 pub mod cargo;
 pub mod dpkg;
@@ -9,6 +10,7 @@ pub mod gobin;
 pub mod java;
 pub mod npm;
 pub mod python;
+pub mod rpm;
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
@@ -114,6 +116,8 @@ pub const CATALOGERS: &[Cataloger] = &[
     gobin::CATALOGER,
     auditable::CATALOGER,
     java::CATALOGER,
+    apk::CATALOGER,
+    rpm::CATALOGER,
 ];
 
 /// Walks `image` once and runs `catalogers` over what it collected.

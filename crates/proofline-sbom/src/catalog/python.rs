@@ -109,6 +109,7 @@ fn run(contents: &Contents) -> (Vec<Package>, Vec<String>) {
                 .filter(|(k, _)| k.eq_ignore_ascii_case("Requires-Dist"))
                 .map(|(_, v)| v.clone())
                 .collect(),
+            provides: Vec::new(),
             files,
             found_at: path.to_string(),
             cataloger: CATALOGER.name,
