@@ -210,7 +210,24 @@ mod tests {
                     &["base-files (>= 2.1.12)", "debianutils (>= 5.6-0.1)"],
                 ),
                 pkg(Ecosystem::Deb, "base-files", &["awk | mawk", "bash"]),
-                pkg(Ecosystem::Deb, "mawk", &[]),
+                {
+                    // Provides the virtual `awk` (Debian `Provides:`), but `mawk` is named first.
+                    let mut mawk = pkg(Ecosystem::Deb, "mawk", &[]);
+                    mawk.provides = vec!["awk".into()];
+                    mawk
+                },
+                {
+                    let mut debconf_user = pkg(Ecosystem::Deb, "ca-certs", &["debconf-2.0"]);
+                    debconf_user
+                        .depends
+                        .push("debconf (>= 0.5) | debconf-2.0".into());
+                    debconf_user
+                },
+                {
+                    let mut cdebconf = pkg(Ecosystem::Deb, "cdebconf", &[]);
+                    cdebconf.provides = vec!["debconf-2.0".into()];
+                    cdebconf
+                },
                 pkg(
                     Ecosystem::Pypi,
                     "requests",
@@ -245,6 +262,8 @@ mod tests {
                 ("base-files".to_string(), "mawk".to_string()),
                 ("base-files".to_string(), "bash".to_string()),
                 ("bash".to_string(), "base-files".to_string()),
+                // Both declarations name the virtual package cdebconf provides: one edge.
+                ("ca-certs".to_string(), "cdebconf".to_string()),
             ]
         );
         let contains = tree
@@ -252,7 +271,7 @@ mod tests {
             .iter()
             .filter(|e| e.kind == EdgeKind::Contains && e.from == ROOT_ID)
             .count();
-        assert_eq!(contains, 5, "the root contains every package");
+        assert_eq!(contains, 7, "the root contains every package");
         let unresolved: Vec<(String, &str, UnresolvedReason)> = tree
             .unresolved
             .iter()
@@ -285,6 +304,6 @@ mod tests {
         );
         assert_eq!(tree.counts.unresolved, 4);
         assert_eq!(tree.counts.unresolved_optional, 2);
-        assert_eq!(tree.counts.dependency_edges, 3);
+        assert_eq!(tree.counts.dependency_edges, 4);
     }
 }

@@ -141,7 +141,14 @@ fn run(contents: &Contents) -> (Vec<Package>, Vec<String>) {
                 arch,
                 source_package: source_package.filter(|s| s != &name),
                 depends,
-                provides: Vec::new(),
+                // Virtual packages it satisfies (`debconf-2.0`, `awk`).
+                provides: stanza
+                    .get("Provides")
+                    .into_iter()
+                    .flat_map(|v| v.split(','))
+                    .map(|d| d.trim().to_string())
+                    .filter(|d| !d.is_empty())
+                    .collect(),
                 files,
                 found_at: path.clone(),
                 cataloger: CATALOGER.name,
