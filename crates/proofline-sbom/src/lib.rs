@@ -2,6 +2,7 @@
 //! into one inventory that every output format is written from.
 
 pub mod catalog;
+pub mod convert;
 pub mod cyclonedx;
 pub mod model;
 pub mod spdx23;

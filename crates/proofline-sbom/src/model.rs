@@ -18,6 +18,10 @@ pub enum Ecosystem {
     Cargo,
     Golang,
     Maven,
+    /// A package read from a foreign SBOM whose purl type no cataloger here produces (`gem`,
+    /// `nuget`, `composer`, …) or that had no purl: its `purl` keeps what the document said
+    /// (or `pkg:generic/…` when it said nothing usable).
+    Other,
 }
 
 impl Ecosystem {
@@ -37,6 +41,7 @@ impl Ecosystem {
             Self::Cargo => "cargo",
             Self::Golang => "golang",
             Self::Maven => "maven",
+            Self::Other => "generic",
         }
     }
 }
@@ -80,7 +85,9 @@ pub struct Package {
     pub arch: Option<String>,
     /// The source package it was built from (Debian `Source:`), when it differs.
     pub source_package: Option<String>,
-    /// Names of the packages it depends on, as declared (constraints kept).
+    /// What it depends on: names as declared (constraints kept), resolved by name within its
+    /// ecosystem; or a purl (`pkg:…`), resolved exactly to the packages with that purl in any
+    /// ecosystem (foreign SBOMs give exact edges; names would be lossy for same-name packages).
     pub depends: Vec<String>,
     /// Files it owns.
     pub files: Vec<OwnedFile>,
@@ -181,21 +188,35 @@ impl Inventory {
     }
 
     /// For each package (same order as `packages`), the present packages its declared
-    /// dependencies name in its own ecosystem, sorted by id and without repeats. Dependencies the
-    /// image lacks are not invented.
+    /// dependencies name in its own ecosystem (or, for a `pkg:` entry, the packages with exactly
+    /// that purl), sorted by id and without repeats. Dependencies the image lacks are not invented.
     pub fn dependency_graph(&self) -> Vec<Vec<&Package>> {
         let by_name: BTreeMap<(&str, Ecosystem), &Package> = self
             .packages
             .iter()
             .map(|p| ((p.name.as_str(), p.ecosystem), p))
             .collect();
+        let mut by_purl: BTreeMap<&str, Vec<&Package>> = BTreeMap::new();
+        for p in &self.packages {
+            by_purl.entry(p.purl.as_str()).or_default().push(p);
+        }
         self.packages
             .iter()
             .map(|p| {
                 let mut on: Vec<&Package> = p
                     .depends
                     .iter()
-                    .filter_map(|d| by_name.get(&(dependency_name(d), p.ecosystem)).copied())
+                    .flat_map(|d| {
+                        if d.starts_with("pkg:") {
+                            by_purl.get(d.as_str()).cloned().unwrap_or_default()
+                        } else {
+                            by_name
+                                .get(&(dependency_name(d), p.ecosystem))
+                                .copied()
+                                .into_iter()
+                                .collect()
+                        }
+                    })
                     .collect();
                 on.sort_by_key(|d| d.id());
                 on.dedup_by_key(|d| d.id());
@@ -372,6 +393,27 @@ mod tests {
         names.sort();
         assert_eq!(names, ["libc6", "libtinfo6"]);
         assert!(graph[1].is_empty() && graph[2].is_empty());
+    }
+
+    #[test]
+    fn a_purl_dependency_resolves_exactly_where_a_name_would_be_ambiguous() {
+        let mut old = deb("minimist", &[]);
+        old.version = "0.0.8".into();
+        old.purl = "pkg:deb/debian/minimist@0.0.8".into();
+        let inv = Inventory {
+            packages: vec![
+                deb(
+                    "mkdirp",
+                    &["pkg:deb/debian/minimist@0.0.8", "pkg:npm/absent@1"],
+                ),
+                deb("minimist", &[]),
+                old,
+            ],
+            ..Inventory::default()
+        };
+        let graph = inv.dependency_graph();
+        let on: Vec<&str> = graph[0].iter().map(|p| p.version.as_str()).collect();
+        assert_eq!(on, ["0.0.8"]);
     }
 
     #[test]
