@@ -5,8 +5,9 @@
 
 use serde_json::Value;
 
-use super::{sha256_digest, 
-    Builder, ConvertError, Foreign, MAX_DEPTH, all_of, licence, sha256_hex, strings, text,
+use super::{
+    Builder, ConvertError, Foreign, MAX_DEPTH, all_of, licence, sha256_digest, sha256_hex, strings,
+    text,
 };
 use crate::cyclonedx::Subject;
 

@@ -8,9 +8,9 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::{sha256_digest, 
-    Builder, ConvertError, Foreign, all_of, found_at_from, is_image_purl, licence, sha256_hex,
-    strings, text,
+use super::{
+    Builder, ConvertError, Foreign, all_of, found_at_from, is_image_purl, licence, sha256_digest,
+    sha256_hex, strings, text,
 };
 use crate::cyclonedx::Subject;
 
