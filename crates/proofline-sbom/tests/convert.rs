@@ -574,3 +574,19 @@ fn a_converted_sbom_converts_again_to_the_same_inventory() {
         again.inventory.packages.len()
     );
 }
+
+#[test]
+fn trivy_repo_digest_is_the_subject_digest() {
+    let hex = "21a3deaa0d32a8057914f36584b5288d2e5ecc984380bc0118285c70fa8c9300";
+    let doc = serde_json::json!({
+        "bomFormat": "CycloneDX", "specVersion": "1.5",
+        "metadata": {"component": {"type": "container", "name": "alpine:3.15", "properties": [
+            {"name": "aquasecurity:trivy:ImageID", "value": format!("sha256:{}", "0".repeat(64))},
+            {"name": "aquasecurity:trivy:RepoDigest", "value": format!("alpine@sha256:{hex}")}
+        ]}}
+    });
+    let f = read(&serde_json::to_vec(&doc).unwrap()).unwrap();
+    let subject = f.subject.unwrap();
+    assert_eq!(subject.name, "alpine:3.15");
+    assert_eq!(subject.digest, format!("sha256:{hex}"));
+}

@@ -62,7 +62,8 @@ pub(super) fn read(document: &str, version: &str, bom: &Value) -> Result<Foreign
     })
 }
 
-/// The root's digest: a SHA-256 hash, else a version that reads as a digest (syft, Proofline).
+/// The root's digest: a SHA-256 hash, else a version that reads as a digest (syft, Proofline),
+/// else trivy's `RepoDigest` property (`alpine@sha256:…`, the manifest digest).
 fn digest(component: &Value) -> String {
     let hashed = component
         .get("hashes")
@@ -76,6 +77,10 @@ fn digest(component: &Value) -> String {
         Some(hex) => format!("sha256:{hex}"),
         None => text(component, "version")
             .and_then(sha256_digest)
+            .or_else(|| {
+                let repo_digest = property(component, "aquasecurity:trivy:RepoDigest")?;
+                sha256_digest(repo_digest.rsplit_once('@')?.1)
+            })
             .unwrap_or_default(),
     }
 }
