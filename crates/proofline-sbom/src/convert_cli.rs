@@ -11,33 +11,37 @@ use crate::args::{ConvertArgs, ConvertTarget, SpdxVersion};
 use crate::cyclonedx::{self, Subject};
 use crate::{convert, spdx3, spdx23};
 
-/// The largest SBOM `convert` reads.
-const MAX_INPUT_BYTES: u64 = 512 * 1024 * 1024;
+/// Read one byte past the reader's limit, so an oversized input gets its error.
+const MAX_INPUT_BYTES: u64 = convert::MAX_BYTES as u64 + 1;
 
 pub(crate) fn run(args: &ConvertArgs) -> anyhow::Result<Outcome> {
     let bytes = read_input(&args.input)?;
-    let foreign = convert::read(&bytes)
-        .with_context(|| format!("reading {}", args.input.display()))?;
+    let document = args.input.display().to_string();
+    let foreign = convert::read_named(&document, &bytes)?;
     for w in &foreign.inventory.warnings {
         tracing::warn!("{w}");
     }
+    // The document's own digest stands in when it names no image digest.
+    let document_digest = format!(
+        "sha256:{}",
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes))
+    );
     let subject = match &foreign.subject {
-        Some((name, digest)) => Subject {
-            name: name.clone(),
-            digest: digest.clone(),
+        Some(s) if !s.digest.is_empty() => s.clone(),
+        Some(s) => Subject {
+            name: s.name.clone(),
+            digest: document_digest,
         },
         None => Subject {
-            name: args.input.display().to_string(),
-            digest: format!(
-                "sha256:{}",
-                hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes))
-            ),
+            name: document.clone(),
+            digest: document_digest,
         },
     };
-    let timestamp = foreign
-        .created
-        .clone()
-        .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string());
+    // The input's creation time, so converting the same document twice gives the same bytes.
+    let timestamp = match document_time(&bytes) {
+        Some(t) => t,
+        None => crate::stage::creation_time(None)?.0,
+    };
     let document = match args.to {
         ConvertTarget::Cyclonedx => cyclonedx::write(
             &foreign.inventory,
@@ -74,21 +78,16 @@ fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
     let what = path.display();
     if path.as_os_str() == "-" {
         std::io::stdin()
-            .take(MAX_INPUT_BYTES + 1)
+            .take(MAX_INPUT_BYTES)
             .read_to_end(&mut bytes)
             .context("reading the SBOM from standard input")?;
     } else {
         std::fs::File::open(path)
             .with_context(|| format!("opening {what}: check the path"))?
-            .take(MAX_INPUT_BYTES + 1)
+            .take(MAX_INPUT_BYTES)
             .read_to_end(&mut bytes)
             .with_context(|| format!("reading {what}"))?;
     }
-    anyhow::ensure!(
-        bytes.len() as u64 <= MAX_INPUT_BYTES,
-        "{what} is larger than {} MiB: that is not an SBOM we read",
-        MAX_INPUT_BYTES / 1024 / 1024
-    );
     Ok(bytes)
 }
 
@@ -113,4 +112,28 @@ fn write_output(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     tmp.persist(path)
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
+}
+
+/// The creation time a CycloneDX (`metadata.timestamp`), SPDX 2 (`creationInfo.created`) or
+/// SPDX 3 (`CreationInfo.created`) document records, as RFC 3339 whole seconds in UTC.
+fn document_time(bytes: &[u8]) -> Option<String> {
+    use time::format_description::well_known::Rfc3339;
+    let doc: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let raw = doc
+        .pointer("/metadata/timestamp")
+        .or_else(|| doc.pointer("/creationInfo/created"))
+        .or_else(|| {
+            doc.get("@graph")?
+                .as_array()?
+                .iter()
+                .find(|e| e.get("type").and_then(|t| t.as_str()) == Some("CreationInfo"))?
+                .get("created")
+        })?
+        .as_str()?;
+    let t = time::OffsetDateTime::parse(raw, &Rfc3339).ok()?;
+    let t = t
+        .to_offset(time::UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .ok()?;
+    Some(proofline_evidence::Timestamp::from_datetime(t).to_string())
 }

@@ -3,12 +3,15 @@
 
 pub mod args;
 pub mod catalog;
+pub mod convert;
 pub mod cyclonedx;
 pub mod model;
 pub mod spdx23;
 pub mod spdx3;
 pub mod stage;
 pub mod tree;
+
+mod convert_cli;
 pub mod verify;
 
 pub use args::{SbomArgs, SbomCommand, SbomCommandLine, SbomSettings};
@@ -20,9 +23,7 @@ pub fn run_command_line(
     command_line: &SbomCommandLine,
 ) -> anyhow::Result<proofline_stagekit::Outcome> {
     match &command_line.command {
-        Some(SbomCommand::Convert(_args)) => {
-            anyhow::bail!("convert is not available in this build yet")
-        }
+        Some(SbomCommand::Convert(args)) => convert_cli::run(args),
         None => {
             let ci = proofline_stagekit::StageCi::detect(&command_line.args.evidence_dir)?;
             stage::run(&command_line.args, &ci)

@@ -18,6 +18,10 @@ pub enum Ecosystem {
     Cargo,
     Golang,
     Maven,
+    /// A package read from a foreign SBOM whose purl type no cataloger here produces (`gem`,
+    /// `nuget`, `composer`, …) or that had no purl: its `purl` keeps what the document said
+    /// (or `pkg:generic/…` when it said nothing usable).
+    Other,
 }
 
 impl Ecosystem {
@@ -37,6 +41,7 @@ impl Ecosystem {
             Self::Cargo => "cargo",
             Self::Golang => "golang",
             Self::Maven => "maven",
+            Self::Other => "generic",
         }
     }
 }
@@ -80,7 +85,9 @@ pub struct Package {
     pub arch: Option<String>,
     /// The source package it was built from (Debian `Source:`), when it differs.
     pub source_package: Option<String>,
-    /// Names of the packages it depends on, as declared (constraints kept).
+    /// What it depends on: names as declared (constraints kept), resolved by name within its
+    /// ecosystem; or a purl (`pkg:…`), resolved exactly to the packages with that purl in any
+    /// ecosystem (foreign SBOMs give exact edges; names would be lossy for same-name packages).
     pub depends: Vec<String>,
     /// Other names it can be depended on by, as declared (apk `p:` such as
     /// `so:libc.musl-x86_64.so.1=1` or `cmd:getconf`, rpm `Provides`), constraints kept.
@@ -188,7 +195,8 @@ impl Inventory {
     /// For each package (same order as `packages`), the present packages its declared
     /// dependencies name in its own ecosystem, sorted by id and without repeats. A dependency
     /// resolves to a package of that name, else to one that provides it (apk `so:`/`cmd:`
-    /// provides, rpm `Provides`). Dependencies the image lacks are not invented.
+    /// provides, rpm `Provides`); a `pkg:` entry to the package with exactly that purl.
+    /// Dependencies the image lacks are not invented.
     pub fn dependency_graph(&self) -> Vec<Vec<&Package>> {
         let index = self.dependency_index();
         self.packages
@@ -227,9 +235,14 @@ impl Inventory {
                     .push(p);
             }
         }
+        let mut by_purl: BTreeMap<&str, Vec<&Package>> = BTreeMap::new();
+        for p in &self.packages {
+            by_purl.entry(p.purl.as_str()).or_default().push(p);
+        }
         DependencyIndex {
             by_name,
             by_provide,
+            by_purl,
             by_found_at: self
                 .packages
                 .iter()
@@ -307,6 +320,7 @@ pub struct DependencyIndex<'a> {
     /// What packages provide besides their name (apk `so:`/`cmd:`, rpm `Provides`).
     by_provide: BTreeMap<(String, Ecosystem), Vec<&'a Package>>,
     by_found_at: BTreeMap<&'a str, &'a Package>,
+    by_purl: BTreeMap<&'a str, Vec<&'a Package>>,
 }
 
 /// How names compare within an ecosystem: PyPI names case- and separator-insensitively
@@ -325,6 +339,15 @@ impl<'a> DependencyIndex<'a> {
     /// `node_modules` up from `from`'s own folder, as Node resolves; otherwise one from the same
     /// database or manifest.
     pub fn resolve(&self, from: &Package, declared: &str) -> Option<&'a Package> {
+        if declared.starts_with("pkg:") {
+            // An exact edge (foreign SBOMs), in any ecosystem.
+            let candidates = self.by_purl.get(declared)?;
+            return candidates
+                .iter()
+                .find(|c| c.found_at == from.found_at)
+                .or_else(|| candidates.first())
+                .copied();
+        }
         declared.split('|').find_map(|alternative| {
             let name = dependency_name(alternative);
             // A package of that name (the whole declared name first: `so:libc.musl…`), else
@@ -531,6 +554,27 @@ mod tests {
             declared_name("libc.so.6(GLIBC_2.34)(64bit)"),
             "libc.so.6(GLIBC_2.34)(64bit)"
         );
+    }
+
+    #[test]
+    fn a_purl_dependency_resolves_exactly_where_a_name_would_be_ambiguous() {
+        let mut old = deb("minimist", &[]);
+        old.version = "0.0.8".into();
+        old.purl = "pkg:deb/debian/minimist@0.0.8".into();
+        let inv = Inventory {
+            packages: vec![
+                deb(
+                    "mkdirp",
+                    &["pkg:deb/debian/minimist@0.0.8", "pkg:npm/absent@1"],
+                ),
+                deb("minimist", &[]),
+                old,
+            ],
+            ..Inventory::default()
+        };
+        let graph = inv.dependency_graph();
+        let on: Vec<&str> = graph[0].iter().map(|p| p.version.as_str()).collect();
+        assert_eq!(on, ["0.0.8"]);
     }
 
     #[test]

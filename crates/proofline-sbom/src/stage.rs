@@ -204,7 +204,7 @@ fn pinned_image(dir: &EvidenceDir) -> anyhow::Result<Option<(String, Option<Stri
 
 /// The documents' creation time: `SOURCE_DATE_EPOCH` when set, else the image's own creation
 /// time, else now; so the same image gives byte-identical SBOMs.
-fn creation_time(image_created: Option<&str>) -> anyhow::Result<(String, &'static str)> {
+pub(crate) fn creation_time(image_created: Option<&str>) -> anyhow::Result<(String, &'static str)> {
     use time::format_description::well_known::Rfc3339;
     if let Ok(epoch) = std::env::var("SOURCE_DATE_EPOCH") {
         let seconds: i64 = epoch.trim().parse().with_context(|| {
@@ -227,7 +227,7 @@ fn creation_time(image_created: Option<&str>) -> anyhow::Result<(String, &'stati
         ));
     }
     tracing::warn!(
-        "the image has no creation time and SOURCE_DATE_EPOCH is unset: the SBOMs carry the current time, so reruns differ"
+        "no creation time (none in the image or input document, SOURCE_DATE_EPOCH unset): the SBOMs carry the current time, so reruns differ; set SOURCE_DATE_EPOCH for reproducible output"
     );
     Ok((
         proofline_evidence::Timestamp::now().to_string(),

@@ -143,7 +143,11 @@ pub fn build(inventory: &Inventory, name: &str, digest: &str) -> DependencyTree 
                 None => unresolved.push(Unresolved {
                     from: id.clone(),
                     declared: declared.clone(),
-                    name: dependency_name(declared).to_string(),
+                    name: if declared.starts_with("pkg:") {
+                        declared.clone()
+                    } else {
+                        dependency_name(declared).to_string()
+                    },
                     reason: reason(declared),
                 }),
             }
