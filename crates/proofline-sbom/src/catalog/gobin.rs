@@ -335,7 +335,15 @@ fn packages_of(binary: &str, info: &BuildInfo) -> Vec<Package> {
     if !go.is_empty() {
         let version = go.strip_prefix("go").unwrap_or(go);
         depends.push("stdlib".to_string());
-        packages.push(package("stdlib", version));
+        let mut stdlib = package("stdlib", version);
+        // The one CPE that is not a guess: NVD files Go's standard library under golang:go.
+        if version
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.')
+        {
+            stdlib.cpe = Some(format!("cpe:2.3:a:golang:go:{version}:*:*:*:*:*:*:*"));
+        }
+        packages.push(stdlib);
     }
     // A GOPATH-mode build (Debian's, among others) records only `path`: the main package, with
     // no version. The toolchain's own commands (`cmd/gofmt`) belong to the standard library.
@@ -508,6 +516,10 @@ mod tests {
         assert!(warnings.is_empty(), "{warnings:?}");
         assert_eq!(packages.len(), 1);
         assert_eq!(packages[0].purl, "pkg:golang/stdlib@1.19.8");
+        assert_eq!(
+            packages[0].cpe.as_deref(),
+            Some("cpe:2.3:a:golang:go:1.19.8:*:*:*:*:*:*:*")
+        );
         assert_eq!(packages[0].files[0].path, "/usr/lib/go-1.19/bin/gofmt");
         let gopath = "path\tgithub.com/junegunn/fzf\nbuild\tGOARCH=amd64\n";
         let (packages, _) = catalogued("/usr/bin/fzf", &blob("go1.19.8", gopath));
