@@ -525,7 +525,14 @@ fn cyclonedx_npm(
     let bom: serde_json::Value =
         serde_json::from_slice(&fs::read(&out).map_err(|e| e.to_string())?)
             .map_err(|e| e.to_string())?;
-    Ok((took, peer_set(&bom, false)))
+    let mut set = peer_set(&bom, false);
+    // cyclonedx-npm describes the project itself as metadata.component; we list the lockfile's
+    // root package as a component, so the project counts on both sides.
+    let root = &bom["metadata"]["component"];
+    if let (Some(name), Some(version)) = (full_name(root), root["version"].as_str()) {
+        set.insert(pair(&name, version, false));
+    }
+    Ok((took, set))
 }
 
 /// syft or trivy on the whole OCI layout, when on PATH.
