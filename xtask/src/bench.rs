@@ -132,13 +132,13 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     Ok(())
 }
 
-struct Layer {
-    path: PathBuf,
-    size: u64,
-    media_type: String,
+pub(crate) struct Layer {
+    pub(crate) path: PathBuf,
+    pub(crate) size: u64,
+    pub(crate) media_type: String,
 }
 
-fn layers_of(layout: &Path) -> Result<Vec<Layer>> {
+pub(crate) fn layers_of(layout: &Path) -> Result<Vec<Layer>> {
     let index: serde_json::Value = serde_json::from_slice(&fs::read(layout.join("index.json"))?)?;
     let manifest_digest = index["manifests"][0]["digest"]
         .as_str()
@@ -177,7 +177,7 @@ fn blob_path(layout: &Path, digest: &str) -> Result<PathBuf> {
 
 /// Times every combination of the installed decompressors and hashers over all layers
 /// (each pipeline pinned to one core) and returns the fastest total.
-fn floor(layers: &[Layer], cpu: &str, runs: u32) -> Result<(Duration, String)> {
+pub(crate) fn floor(layers: &[Layer], cpu: &str, runs: u32) -> Result<(Duration, String)> {
     let gzip: Vec<&str> = ["gzip -dc", "pigz -dc", "zstd -dcq --format=gzip"]
         .into_iter()
         .filter(|c| works(c, "gzip"))
@@ -242,7 +242,7 @@ fn works(cmd: &str, kind: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-fn which(tool: &str) -> Result<PathBuf> {
+pub(crate) fn which(tool: &str) -> Result<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .map(|d| d.join(tool))
@@ -250,7 +250,7 @@ fn which(tool: &str) -> Result<PathBuf> {
         .with_context(|| format!("`{tool}` not found on PATH"))
 }
 
-fn workspace_root() -> Result<PathBuf> {
+pub(crate) fn workspace_root() -> Result<PathBuf> {
     let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     here.parent()
         .map(Path::to_path_buf)

@@ -1,10 +1,12 @@
 //! `cargo run --release -p xtask -- bench`: runs `proofline image ls` over a large image and, in
 //! the same run, the floor (every layer decompressed and hashed by the fastest tools on this
 //! machine), both pinned to one core, and prints the ratio and Proofline's peak memory.
+//! `bench-sbom` does the same for `proofline-sbom` per corpus image, with the peer SBOM tools.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bench;
+mod bench_sbom;
 
 use clap::{Parser, Subcommand};
 
@@ -19,10 +21,13 @@ struct Cli {
 enum Cmd {
     /// Benchmark `proofline image ls` against decompress+hash of every layer.
     Bench(bench::BenchArgs),
+    /// Benchmark `proofline-sbom` against the floor and the peer SBOM tools, per corpus image.
+    BenchSbom(bench_sbom::BenchSbomArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Cmd::Bench(args) => bench::run(&args),
+        Cmd::BenchSbom(args) => bench_sbom::run(&args),
     }
 }
