@@ -388,6 +388,21 @@ fn files_upper_layers_hid_are_delivered_only_when_asked_and_marked() {
         got.sort();
         got
     };
+    // MD5 in the same pass, on request only.
+    let mut md5s = Vec::new();
+    image
+        .walk(&WalkOptions::default().with_md5(), |e| {
+            md5s.push((e.path.clone(), e.md5.clone()));
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    assert!(
+        md5s.contains(&(
+            "/y".to_string(),
+            Some("4d8b6084f3d167b76cac66a22a91be02".to_string())
+        )),
+        "{md5s:?}"
+    );
     let plain = collect(&WalkOptions::default().with_content(|_| true));
     assert!(plain.iter().all(|g| !g.1), "{plain:?}");
     assert_eq!(plain.len(), 2, "{plain:?}");

@@ -157,6 +157,9 @@ pub struct ImageFile {
     pub mode: u32,
     /// Lowercase hex SHA-256 of the content.
     pub sha256: Option<String>,
+    /// Lowercase hex MD5 of the content, computed in the same walk (dpkg records MD5s).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub md5: Option<String>,
 }
 
 /// Everything the catalogers found.
@@ -458,6 +461,7 @@ mod tests {
             size: 1,
             mode,
             sha256: Some("00".repeat(32)),
+            md5: None,
         }
     }
 

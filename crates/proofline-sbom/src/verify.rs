@@ -115,12 +115,13 @@ fn locate(inventory: &Inventory, path: &str) -> Located {
     Located::File(inventory.resolve_path(path))
 }
 
-/// Checks every recorded digest. Digests other than SHA-256 need the file's bytes: a second
-/// walk streams exactly those files and computes, for each, only the algorithms its packages
+/// Checks every recorded digest. SHA-256 and MD5 come from the catalog walk; other digests
+/// (apk's SHA-1) need the file's bytes: a second walk streams exactly those files and computes, for each, only the algorithms its packages
 /// recorded (memory stays per-file). A symlink's recorded digest is that of its target path
 /// (apk records symlinks so).
 pub fn verify(image: &Image, inventory: &Inventory) -> Result<VerificationReport, CatalogError> {
     let mut need: BTreeMap<String, BTreeSet<Computed>> = BTreeMap::new();
+    let mut computed_now: BTreeMap<(String, Computed), String> = BTreeMap::new();
     for f in inventory.packages.iter().flat_map(|p| p.files.iter()) {
         let Some(computed) = f
             .recorded
@@ -130,12 +131,20 @@ pub fn verify(image: &Image, inventory: &Inventory) -> Result<VerificationReport
             continue;
         };
         if let Located::File(path) = locate(inventory, &f.path)
-            && inventory.files.contains_key(&path)
+            && let Some(file) = inventory.files.get(&path)
         {
-            need.entry(path).or_default().insert(computed);
+            // The catalog walk computed every file's MD5 already: no second pass for dpkg.
+            match (computed, &file.md5) {
+                (Computed::Md5, Some(md5)) => {
+                    computed_now.insert((path, Computed::Md5), md5.clone());
+                }
+                _ => {
+                    need.entry(path).or_default().insert(computed);
+                }
+            }
         }
     }
-    let mut computed: BTreeMap<(String, Computed), String> = BTreeMap::new();
+    let mut computed = computed_now;
     if !need.is_empty() {
         let wanted: BTreeSet<String> = need.keys().cloned().collect();
         let opts = WalkOptions {

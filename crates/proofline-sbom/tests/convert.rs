@@ -426,6 +426,7 @@ fn own_inventory() -> Inventory {
         size: 10,
         mode,
         sha256: Some("ab".repeat(32)),
+        md5: None,
     };
     inv.files
         .insert("/usr/lib/x86_64-linux-gnu/libc.so.6".into(), file(0o755));

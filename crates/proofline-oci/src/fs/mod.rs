@@ -74,6 +74,9 @@ pub struct Entry {
     pub size: u64,
     /// Lowercase hex SHA-256 of a regular file's content (when hashing is on).
     pub sha256: Option<String>,
+    /// Lowercase hex MD5 of a regular file's content, when [`WalkOptions::md5`] asks for it.
+    #[serde(skip)]
+    pub md5: Option<String>,
     /// Symlink target exactly as stored (resolve it with [`resolve_in_root`]), or the
     /// absolute, normalised path a hardlink points at.
     pub link: Option<String>,
@@ -205,6 +208,9 @@ pub const SNIFF_BYTES: usize = 64;
 pub struct WalkOptions {
     /// SHA-256 every regular file that is yielded (on by default).
     pub hash_files: bool,
+    /// Also MD5 every regular file that is yielded, in the same pass (package managers that
+    /// record MD5s, e.g. dpkg, are then checked without reading the layers again).
+    pub md5: bool,
     /// Deliver the bytes of the yielded regular files whose path this accepts.
     pub content: Option<ContentFilter>,
     /// Also deliver the bytes of files whose first bytes this accepts (ELF binaries, zips).
@@ -220,6 +226,7 @@ impl Default for WalkOptions {
     fn default() -> Self {
         Self {
             hash_files: true,
+            md5: false,
             content: None,
             sniff: None,
             deliver_hidden: false,
@@ -244,6 +251,12 @@ impl WalkOptions {
         self
     }
 
+    /// Also computes each file's MD5 in the same pass.
+    pub fn with_md5(mut self) -> Self {
+        self.md5 = true;
+        self
+    }
+
     /// Also yields files upper layers hid, when the content filter wants them.
     pub fn with_hidden(mut self) -> Self {
         self.deliver_hidden = true;
@@ -261,6 +274,7 @@ impl fmt::Debug for WalkOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WalkOptions")
             .field("hash_files", &self.hash_files)
+            .field("md5", &self.md5)
             .field("content", &self.content.as_ref().map(|_| "<filter>"))
             .field("sniff", &self.sniff.as_ref().map(|_| "<filter>"))
             .field("deliver_hidden", &self.deliver_hidden)

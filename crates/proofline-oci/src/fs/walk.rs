@@ -350,6 +350,7 @@ impl<'a> Walker<'a> {
                     0
                 },
                 sha256: None,
+                md5: None,
                 link,
                 layer: ctx.index,
                 content: None,
@@ -537,7 +538,8 @@ impl<'a> Walker<'a> {
         let mut head: Option<Vec<u8>> = (!wanted && self.opts.sniff.is_some() && out.size > 0)
             .then(|| Vec::with_capacity(SNIFF_BYTES));
         let mut hasher = self.opts.hash_files.then(Sha256::new);
-        if hasher.is_none() && content.is_none() && head.is_none() {
+        let mut md5 = self.opts.md5.then(<md5::Md5 as md5::Digest>::new);
+        if hasher.is_none() && md5.is_none() && content.is_none() && head.is_none() {
             return Ok(());
         }
         let mut total = 0u64;
@@ -551,6 +553,9 @@ impl<'a> Walker<'a> {
             total += n as u64;
             if let Some(h) = hasher.as_mut() {
                 h.update(&buf[..n]);
+            }
+            if let Some(h) = md5.as_mut() {
+                md5::Digest::update(h, &buf[..n]);
             }
             if let Some(c) = content.as_mut() {
                 c.extend_from_slice(&buf[..n]);
@@ -568,7 +573,7 @@ impl<'a> Walker<'a> {
                     head = None;
                 }
             }
-            if hasher.is_none() && content.is_none() && head.is_none() {
+            if hasher.is_none() && md5.is_none() && content.is_none() && head.is_none() {
                 // Not hashing and nobody wants the bytes: the tar reader skips the rest.
                 return Ok(());
             }
@@ -580,6 +585,7 @@ impl<'a> Walker<'a> {
             )));
         }
         out.sha256 = hasher.map(|h| hex::encode(h.finalize().as_slice()));
+        out.md5 = md5.map(|h| hex::encode(md5::Digest::finalize(h).as_slice()));
         out.content = content;
         Ok(())
     }
@@ -608,6 +614,7 @@ impl<'a> Walker<'a> {
             gid,
             size: entry.size(),
             sha256: None,
+            md5: None,
             link: None,
             layer: ctx.index,
             content: None,

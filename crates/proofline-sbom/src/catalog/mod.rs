@@ -134,6 +134,7 @@ pub fn catalog_image(
                 .any(|x| (x.sniff)(path, head))
         })
         .with_max_content_bytes(MAX_CONTENT_BYTES)
+        .with_md5()
         .with_hidden();
     let mut inventory = Inventory::default();
     let mut contents = Contents::default();
@@ -155,6 +156,7 @@ pub fn catalog_image(
                     size: entry.size,
                     mode: entry.mode,
                     sha256: entry.sha256.clone(),
+                    md5: entry.md5.clone(),
                 },
             );
             if let Some(bytes) = entry.content {

@@ -484,6 +484,7 @@ impl Builder {
             size: 0,
             mode: 0o644,
             sha256: None,
+            md5: None,
         });
         if entry.sha256.is_none() {
             entry.sha256 = sha256;
