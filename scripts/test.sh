@@ -49,3 +49,5 @@ cargo test --workspace --locked "$@"
 # The reference validators on the SBOM stage's real outputs (skipped, not failed, where they
 # cannot be installed; a document they reject fails the run).
 scripts/validate-sboms.sh
+# Our package sets against the peer tools' on the same inputs (cyclonedx-py, cyclonedx-npm).
+scripts/crosscheck-sbom.sh
