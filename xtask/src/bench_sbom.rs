@@ -16,12 +16,9 @@ use clap::Args;
 
 use crate::bench::{floor, layers_of, which, workspace_root};
 
-/// The corpus images built by shared/corpus/build-images.sh, used when no `--image` is given.
-const DEFAULT_IMAGES: &[&str] = &[
-    "/tmp/corpus/oci/debian-slim-like",
-    "/tmp/corpus/oci/python-app",
-    "/tmp/corpus/oci/node-app",
-];
+/// The corpus images built by the corpus script (`build-images.sh OUTDIR` writes
+/// `OUTDIR/oci/<name>`), used when no `--image` is given.
+const DEFAULT_IMAGES: &[&str] = &["debian-slim-like", "python-app", "node-app"];
 /// Peer versions installed into target/bench/peers (the ones behind shared/corpus/peer-outputs).
 const CYCLONEDX_BOM: &str = "cyclonedx-bom==7.5.0";
 const CYCLONEDX_NPM: &str = "@cyclonedx/cyclonedx-npm@6.0.1";
@@ -29,9 +26,12 @@ const CYCLONEDX_NPM: &str = "@cyclonedx/cyclonedx-npm@6.0.1";
 #[derive(Debug, Args)]
 pub struct BenchSbomArgs {
     /// OCI layout to read, as `oci:PATH[:TAG]` (repeatable). Default: the corpus images under
-    /// /tmp/corpus/oci that exist (debian-slim-like, python-app, node-app).
+    /// `<corpus-dir>/oci` that exist (debian-slim-like, python-app, node-app).
     #[arg(long)]
     image: Vec<String>,
+    /// Where the corpus script wrote its images (its OUTDIR). Default: target/bench/corpus.
+    #[arg(long, env = "PROOFLINE_CORPUS_DIR")]
+    corpus_dir: Option<PathBuf>,
     /// Runs of each side; the fastest run counts.
     #[arg(long, default_value_t = 3)]
     runs: u32,
@@ -85,18 +85,25 @@ pub fn run(args: &BenchSbomArgs) -> Result<()> {
     let peers_dir = bench_dir.join("peers");
     fs::create_dir_all(&peers_dir)?;
 
+    let corpus = args
+        .corpus_dir
+        .clone()
+        .unwrap_or_else(|| bench_dir.join("corpus"));
     let images: Vec<String> = if args.image.is_empty() {
         DEFAULT_IMAGES
             .iter()
-            .filter(|p| Path::new(p).join("index.json").exists())
-            .map(|p| format!("oci:{p}"))
+            .map(|name| corpus.join("oci").join(name))
+            .filter(|p| p.join("index.json").exists())
+            .map(|p| format!("oci:{}", p.display()))
             .collect()
     } else {
         args.image.clone()
     };
     if images.is_empty() {
         bail!(
-            "no corpus image under /tmp/corpus/oci: build them (shared/corpus/build-images.sh) or pass --image"
+            "no corpus image under {}: build them with the corpus script (build-images.sh {}), pass --corpus-dir, or pass --image",
+            corpus.join("oci").display(),
+            corpus.display()
         );
     }
     let cpu = args.cpu.to_string();
