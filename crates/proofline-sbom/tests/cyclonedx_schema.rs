@@ -3,55 +3,13 @@
 //! reference served from disk, never the network), and is byte-identical run to run.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
+mod common;
 
-use jsonschema::{Retrieve, Uri};
 use proofline_oci::{Image, ImageRef, OpenOptions};
 use proofline_sbom::catalog::CATALOGERS;
 use proofline_sbom::catalog_image;
 use proofline_sbom::cyclonedx::{CycloneDxVersion, Subject, write};
 use serde_json::Value;
-
-fn schemas() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/schemas/cyclonedx")
-}
-
-/// Serves `http://cyclonedx.org/schema/<file>` from the vendored copies.
-struct Offline;
-
-impl Retrieve for Offline {
-    fn retrieve(
-        &self,
-        uri: &Uri<String>,
-    ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
-        let file = uri
-            .path()
-            .as_str()
-            .rsplit('/')
-            .next()
-            .unwrap_or_default()
-            .to_string();
-        let text = std::fs::read_to_string(schemas().join(&file))
-            .map_err(|e| format!("{uri} is not vendored ({file}): {e}"))?;
-        Ok(serde_json::from_str(&text)?)
-    }
-}
-
-fn validate(bom: &Value, version: &str) -> Vec<String> {
-    let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(schemas().join(format!("bom-{version}.schema.json"))).unwrap(),
-    )
-    .unwrap();
-    let validator = jsonschema::options()
-        .with_retriever(Offline)
-        .should_validate_formats(true)
-        .build(&schema)
-        .unwrap();
-    validator
-        .iter_errors(bom)
-        .map(|e| format!("{}: {e}", e.instance_path()))
-        .collect()
-}
 
 #[test]
 fn the_fixture_images_bom_is_valid_cyclonedx_1_4_1_5_and_1_6() {
@@ -69,7 +27,7 @@ fn the_fixture_images_bom_is_valid_cyclonedx_1_4_1_5_and_1_6() {
         CycloneDxVersion::V1_6,
     ] {
         let bom = write(&inventory, &subject, version, "2026-01-01T00:00:00Z");
-        let errors = validate(&bom, version.as_str());
+        let errors = common::cyclonedx_errors(&bom, version.as_str());
         assert!(
             errors.is_empty(),
             "CycloneDX {}: {errors:#?}",
@@ -104,5 +62,5 @@ fn the_fixture_images_bom_is_valid_cyclonedx_1_4_1_5_and_1_6() {
         "2026-01-01T00:00:00Z",
     );
     bad["components"][0]["purl"] = Value::from(42);
-    assert!(!validate(&bad, "1.6").is_empty());
+    assert!(!common::cyclonedx_errors(&bad, "1.6").is_empty());
 }

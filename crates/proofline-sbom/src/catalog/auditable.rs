@@ -16,7 +16,7 @@
 
 use serde::Deserialize;
 
-use super::{Cataloger, Contents, Extractor};
+use super::{Cataloger, Contents, Extractor, decode_extracted};
 use crate::model::{Ecosystem, OwnedFile, Package, purl_escape};
 
 /// The cargo-auditable cataloger.
@@ -117,14 +117,15 @@ fn packages_of(binary: &str, audit: &Audit) -> Vec<Package> {
 }
 
 fn run(contents: &Contents) -> (Vec<Package>, Vec<String>) {
-    let mut packages = Vec::new();
     let mut warnings = Vec::new();
-    for (path, kept) in contents.extracted(CATALOGER.name) {
-        match serde_json::from_slice::<Audit>(kept) {
-            Ok(audit) => packages.extend(packages_of(path, &audit)),
-            Err(e) => warnings.push(format!("cargo-auditable-unreadable: {path}: {e}")),
-        }
-    }
+    let packages = decode_extracted::<Audit>(
+        contents,
+        CATALOGER.name,
+        "cargo-auditable-unreadable",
+        &mut warnings,
+    )
+    .flat_map(|(path, audit)| packages_of(path, &audit))
+    .collect();
     (packages, warnings)
 }
 

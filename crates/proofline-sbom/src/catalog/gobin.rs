@@ -24,7 +24,7 @@
 use object::{Object, ObjectSection};
 use serde::{Deserialize, Serialize};
 
-use super::{Cataloger, Contents, Extractor};
+use super::{Cataloger, Contents, Extractor, decode_extracted};
 use crate::model::{Ecosystem, OwnedFile, Package, purl_escape};
 
 /// The Go binary cataloger.
@@ -377,14 +377,15 @@ fn packages_of(binary: &str, info: &BuildInfo) -> Vec<Package> {
 }
 
 fn run(contents: &Contents) -> (Vec<Package>, Vec<String>) {
-    let mut packages = Vec::new();
     let mut warnings = Vec::new();
-    for (path, kept) in contents.extracted(CATALOGER.name) {
-        match serde_json::from_slice::<BuildInfo>(kept) {
-            Ok(info) => packages.extend(packages_of(path, &info)),
-            Err(e) => warnings.push(format!("go-buildinfo-unreadable: {path}: {e}")),
-        }
-    }
+    let packages = decode_extracted::<BuildInfo>(
+        contents,
+        CATALOGER.name,
+        "go-buildinfo-unreadable",
+        &mut warnings,
+    )
+    .flat_map(|(path, info)| packages_of(path, &info))
+    .collect();
     (packages, warnings)
 }
 

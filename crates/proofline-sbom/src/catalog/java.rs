@@ -29,7 +29,7 @@ use std::io::{Cursor, Read};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Cataloger, Contents, Extractor};
+use super::{Cataloger, Contents, Extractor, decode_extracted};
 use crate::model::{Ecosystem, Package, is_spdx_expression, purl_escape};
 
 /// The Java archive cataloger.
@@ -460,16 +460,19 @@ fn packages_of(reduced: &Reduced) -> Vec<Package> {
 }
 
 fn run(contents: &Contents) -> (Vec<Package>, Vec<String>) {
-    let mut packages = Vec::new();
     let mut warnings = Vec::new();
-    for (path, kept) in contents.extracted(CATALOGER.name) {
-        match serde_json::from_slice::<Reduced>(kept) {
-            Ok(reduced) => {
-                packages.extend(packages_of(&reduced));
-                warnings.extend(reduced.warnings);
-            }
-            Err(e) => warnings.push(format!("java-archive-unreadable: {path}: {e}")),
-        }
+    let reduced: Vec<Reduced> = decode_extracted::<Reduced>(
+        contents,
+        CATALOGER.name,
+        "java-archive-unreadable",
+        &mut warnings,
+    )
+    .map(|(_, reduced)| reduced)
+    .collect();
+    let mut packages = Vec::new();
+    for r in reduced {
+        packages.extend(packages_of(&r));
+        warnings.extend(r.warnings);
     }
     (packages, warnings)
 }

@@ -91,6 +91,27 @@ pub struct Extractor {
     pub reduce: Reduce,
 }
 
+/// Decodes what `cataloger`'s extractor kept of each file (JSON of `T`), in path order; a
+/// record that does not decode becomes a `<code>: <path>: <error>` warning.
+pub fn decode_extracted<'a, T: serde::de::DeserializeOwned>(
+    contents: &'a Contents,
+    cataloger: &'a str,
+    code: &'a str,
+    warnings: &'a mut Vec<String>,
+) -> impl Iterator<Item = (&'a str, T)> + 'a {
+    contents
+        .extracted(cataloger)
+        .filter_map(
+            move |(path, kept)| match serde_json::from_slice::<T>(kept) {
+                Ok(value) => Some((path, value)),
+                Err(e) => {
+                    warnings.push(format!("{code}: {path}: {e}"));
+                    None
+                }
+            },
+        )
+}
+
 /// The largest file whose bytes the walk reads (binaries and archives); larger ones are
 /// listed with their digest and a `content-too-large` warning.
 pub const MAX_CONTENT_BYTES: u64 = 256 * 1024 * 1024;
