@@ -117,7 +117,6 @@ fn write_output(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 /// The creation time a CycloneDX (`metadata.timestamp`), SPDX 2 (`creationInfo.created`) or
 /// SPDX 3 (`CreationInfo.created`) document records, as RFC 3339 whole seconds in UTC.
 fn document_time(bytes: &[u8]) -> Option<String> {
-    use time::format_description::well_known::Rfc3339;
     let doc: serde_json::Value = serde_json::from_slice(bytes).ok()?;
     let raw = doc
         .pointer("/metadata/timestamp")
@@ -130,10 +129,5 @@ fn document_time(bytes: &[u8]) -> Option<String> {
                 .get("created")
         })?
         .as_str()?;
-    let t = time::OffsetDateTime::parse(raw, &Rfc3339).ok()?;
-    let t = t
-        .to_offset(time::UtcOffset::UTC)
-        .replace_nanosecond(0)
-        .ok()?;
-    Some(proofline_evidence::Timestamp::from_datetime(t).to_string())
+    crate::stage::whole_seconds_utc(raw)
 }

@@ -205,7 +205,6 @@ fn pinned_image(dir: &EvidenceDir) -> anyhow::Result<Option<(String, Option<Stri
 /// The documents' creation time: `SOURCE_DATE_EPOCH` when set, else the image's own creation
 /// time, else now; so the same image gives byte-identical SBOMs.
 pub(crate) fn creation_time(image_created: Option<&str>) -> anyhow::Result<(String, &'static str)> {
-    use time::format_description::well_known::Rfc3339;
     if let Ok(epoch) = std::env::var("SOURCE_DATE_EPOCH") {
         let seconds: i64 = epoch.trim().parse().with_context(|| {
             format!("SOURCE_DATE_EPOCH=`{epoch}` is not a number of seconds since 1970: set it to e.g. $(git log -1 --format=%ct), or unset it")
@@ -214,17 +213,8 @@ pub(crate) fn creation_time(image_created: Option<&str>) -> anyhow::Result<(Stri
             .with_context(|| format!("SOURCE_DATE_EPOCH={seconds} is out of range"))?;
         return Ok((ts.to_string(), "SOURCE_DATE_EPOCH"));
     }
-    if let Some(created) = image_created
-        && let Ok(t) = time::OffsetDateTime::parse(created, &Rfc3339)
-    {
-        let t = t
-            .to_offset(time::UtcOffset::UTC)
-            .replace_nanosecond(0)
-            .unwrap_or(t);
-        return Ok((
-            proofline_evidence::Timestamp::from_datetime(t).to_string(),
-            "image config `created`",
-        ));
+    if let Some(created) = image_created.and_then(whole_seconds_utc) {
+        return Ok((created, "image config `created`"));
     }
     tracing::warn!(
         "no creation time (none in the image or input document, SOURCE_DATE_EPOCH unset): the SBOMs carry the current time, so reruns differ; set SOURCE_DATE_EPOCH for reproducible output"
@@ -235,13 +225,34 @@ pub(crate) fn creation_time(image_created: Option<&str>) -> anyhow::Result<(Stri
     ))
 }
 
+/// An RFC 3339 time as the SBOMs write it: UTC, whole seconds (`2025-01-01T00:00:00Z`).
+pub(crate) fn whole_seconds_utc(rfc3339: &str) -> Option<String> {
+    use time::format_description::well_known::Rfc3339;
+    let t = time::OffsetDateTime::parse(rfc3339, &Rfc3339).ok()?;
+    let t = t
+        .to_offset(time::UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .ok()?;
+    Some(proofline_evidence::Timestamp::from_datetime(t).to_string())
+}
+
+/// Package verification's file counts.
+#[derive(Debug, Clone, Copy)]
+struct FileCounts {
+    checked: usize,
+    ok: usize,
+    modified: usize,
+    missing: usize,
+    unchecked: usize,
+}
+
 /// The numbers the summary, record and outputs share.
 struct Facts {
     per_ecosystem: BTreeMap<String, (usize, usize)>,
     packages: usize,
     unowned_binaries: usize,
     distro_owned: usize,
-    verification: (usize, usize, usize, usize, usize),
+    verification: FileCounts,
     tree: tree::TreeCounts,
     warnings: usize,
 }
@@ -263,13 +274,13 @@ impl Facts {
             packages: inv.packages.len(),
             unowned_binaries: inv.unowned_binaries().len(),
             distro_owned: inv.packages.iter().filter(|p| p.owned_by.is_some()).count(),
-            verification: (
-                v.files_checked,
-                v.files_checked - v.modified - v.missing - v.unchecked,
-                v.modified,
-                v.missing,
-                v.unchecked,
-            ),
+            verification: FileCounts {
+                checked: v.files_checked,
+                ok: v.files_checked - v.modified - v.missing - v.unchecked,
+                modified: v.modified,
+                missing: v.missing,
+                unchecked: v.unchecked,
+            },
             tree: tree.counts,
             warnings: inv.warnings.len(),
         }
@@ -280,10 +291,13 @@ impl Facts {
         let mut out = vec![
             ("packages".to_string(), n(self.packages)),
             ("unowned-binaries".to_string(), n(self.unowned_binaries)),
-            ("files-checked".to_string(), n(self.verification.0)),
-            ("files-modified".to_string(), n(self.verification.2)),
-            ("files-missing".to_string(), n(self.verification.3)),
-            ("files-unchecked".to_string(), n(self.verification.4)),
+            ("files-checked".to_string(), n(self.verification.checked)),
+            ("files-modified".to_string(), n(self.verification.modified)),
+            ("files-missing".to_string(), n(self.verification.missing)),
+            (
+                "files-unchecked".to_string(),
+                n(self.verification.unchecked),
+            ),
             (
                 "unresolved-dependencies".to_string(),
                 n(self.tree.unresolved),
@@ -352,7 +366,13 @@ fn summary_markdown(reference: &str, digest: &str, policy: &SbomPolicy, f: &Fact
             f.distro_owned
         );
     }
-    let (checked, ok, modified, missing, unchecked) = f.verification;
+    let FileCounts {
+        checked,
+        ok,
+        modified,
+        missing,
+        unchecked,
+    } = f.verification;
     let _ = writeln!(
         s,
         "\n**Package verification**: {checked} recorded file digests checked: {ok} ok, {modified} modified, {missing} missing, {unchecked} unchecked{}.",
