@@ -39,6 +39,10 @@ pub enum Command {
     /// binaries no package owns) as SPDX and CycloneDX, package files checked against their
     /// recorded digests, and the dependency tree; `convert` reads foreign SBOMs.
     Sbom(proofline_sbom::SbomCommandLine),
+    /// Stage 5: every package matched against an offline OSV database; critical findings
+    /// block (exit 1) unless waived by VEX or a reasoned, expiring ignore; SARIF, GitLab and
+    /// OpenVEX outputs; `db build|update|info` manage the database.
+    Scan(proofline_scan::ScanCommandLine),
     /// Run every stage that exists, in order, over one image and one evidence directory.
     Pipeline(PipelineArgs),
 }
@@ -131,4 +135,7 @@ pub struct PipelineArgs {
     /// The SBOM stage's settings.
     #[command(flatten)]
     pub sbom: proofline_sbom::SbomSettings,
+    /// The scan stage's settings (it scans the SBOM the sbom stage just recorded).
+    #[command(flatten)]
+    pub scan: proofline_scan::ScanSettings,
 }

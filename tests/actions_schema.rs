@@ -75,6 +75,7 @@ fn discovery_finds_the_known_actions_and_templates() {
         "actions/setup/action.yml",
         "actions/source/action.yml",
         "actions/sbom/action.yml",
+        "actions/scan/action.yml",
     ] {
         assert!(actions.contains(known), "{known} not found: {actions:?}");
     }
@@ -83,6 +84,7 @@ fn discovery_finds_the_known_actions_and_templates() {
         "gitlab-templates/setup.yml",
         "gitlab-templates/source.yml",
         "gitlab-templates/sbom.yml",
+        "gitlab-templates/scan.yml",
     ] {
         assert!(
             templates.contains(known),

@@ -18,6 +18,7 @@ pub(crate) fn dispatch(command: Command) -> anyhow::Result<Outcome> {
         Command::Evidence(EvidenceCommand::Verify(args)) => evidence::verify(&args),
         Command::Source(args) => source::run(&args),
         Command::Sbom(command_line) => proofline_sbom::run_command_line(&command_line),
+        Command::Scan(command_line) => proofline_scan::run_command_line(&command_line),
         Command::Pipeline(args) => pipeline::run(&args),
     }
 }

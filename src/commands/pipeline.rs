@@ -1,5 +1,6 @@
 //! `proofline pipeline`: every stage that exists, in order, over one image and one evidence
-//! directory. Today: `image`, then `source` when a git repository is at hand, then `sbom`.
+//! directory. Today: `image`, then `source` when a git repository is at hand, then `sbom`, then
+//! `scan` (over the SBOM just recorded).
 //! Each later stage adds itself here.
 
 use std::path::Path;
@@ -12,6 +13,7 @@ use crate::Outcome;
 use crate::cli::PipelineArgs;
 use crate::stages;
 use proofline_sbom::args::SbomPolicy;
+use proofline_scan::args::ScanPolicy;
 use proofline_stagekit::{PolicyFile, StageCi};
 
 /// The fixture image shipped in a Proofline checkout (`fixtures/images/app`).
@@ -62,6 +64,22 @@ pub(crate) fn run(args: &PipelineArgs) -> anyhow::Result<Outcome> {
             &dir,
             &ci,
             Some(&reference),
+            &opts,
+            &policy,
+            policy_file.path(),
+        )?);
+    }
+    {
+        let _group = ci.ci().group("proofline: scan");
+        let cwd = std::env::current_dir().context("reading the working directory")?;
+        let policy_file = PolicyFile::discover(args.source.policy.as_deref(), &cwd)?;
+        let section = policy_file.section(proofline_scan::stage::STAGE)?;
+        let base = policy_file.path().and_then(Path::parent);
+        let policy = ScanPolicy::resolve(&args.scan, section.as_ref(), base);
+        outcome = outcome.and(proofline_scan::stage::run_in(
+            &dir,
+            &ci,
+            &proofline_scan::stage::Input::Evidence,
             &opts,
             &policy,
             policy_file.path(),

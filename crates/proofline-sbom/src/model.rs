@@ -85,6 +85,10 @@ pub struct Package {
     pub arch: Option<String>,
     /// The source package it was built from (Debian `Source:`), when it differs.
     pub source_package: Option<String>,
+    /// The source package's version when it differs from the package's (Debian `Source: gcc-12
+    /// (12.2.0-14)`): distribution advisories are about source versions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_version: Option<String>,
     /// What it depends on: names as declared (constraints kept), resolved by name within its
     /// ecosystem; or a purl (`pkg:…`), resolved exactly to the packages with that purl in any
     /// ecosystem (foreign SBOMs give exact edges; names would be lossy for same-name packages).
@@ -128,6 +132,7 @@ impl Package {
             supplier: None,
             arch: None,
             source_package: None,
+            source_version: None,
             depends: Vec::new(),
             provides: Vec::new(),
             files: Vec::new(),
@@ -489,6 +494,7 @@ mod tests {
             supplier: None,
             arch: None,
             source_package: None,
+            source_version: None,
             depends: depends.iter().map(|d| d.to_string()).collect(),
             provides: Vec::new(),
             files: Vec::new(),
@@ -601,6 +607,7 @@ mod tests {
             supplier: None,
             arch: None,
             source_package: None,
+            source_version: None,
             depends: Vec::new(),
             provides: Vec::new(),
             files: vec![OwnedFile {

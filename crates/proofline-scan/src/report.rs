@@ -145,10 +145,14 @@ pub struct Report {
     pub database: DatabaseRef,
     /// The gate: findings at or above it block unless waived (`none`: nothing blocks).
     pub fail_on: String,
-    /// RFC 3339 time of the scan.
+    /// RFC 3339 times the scan started and finished.
     pub scanned_at: String,
+    pub finished_at: String,
     pub packages_scanned: u64,
     pub findings: Vec<Finding>,
+    /// What else the scan learnt: skipped packages, indeterminate matches, expired or unused
+    /// waivers, unreadable vectors.
+    pub notes: crate::scan::Notes,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

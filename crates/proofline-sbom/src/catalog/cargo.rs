@@ -116,6 +116,7 @@ fn run(contents: &Contents) -> (Vec<Package>, Vec<String>) {
                 arch: None,
                 // A package with no source is a member of the locked workspace itself.
                 source_package: None,
+                source_version: None,
                 depends,
                 provides: Vec::new(),
                 files: Vec::new(),

@@ -96,6 +96,13 @@ fn run(contents: &Contents) -> (Vec<Package>, Vec<String>) {
             let source_package = stanza
                 .get("Source")
                 .map(|s| s.split_whitespace().next().unwrap_or(s).to_string());
+            // `Source: gcc-12 (12.2.0-14)`: the source version, when it differs from ours.
+            let source_version = stanza
+                .get("Source")
+                .and_then(|s| s.split_once('('))
+                .and_then(|(_, v)| v.split_once(')'))
+                .map(|(v, _)| v.trim().to_string())
+                .filter(|v| !v.is_empty() && v != &version);
             let mut qualifiers = Vec::new();
             if let Some(arch) = &arch {
                 qualifiers.push(format!("arch={}", purl_escape(arch)));
@@ -140,6 +147,7 @@ fn run(contents: &Contents) -> (Vec<Package>, Vec<String>) {
                 supplier: stanza.get("Maintainer").cloned(),
                 arch,
                 source_package: source_package.filter(|s| s != &name),
+                source_version,
                 depends,
                 // Virtual packages it satisfies (`debconf-2.0`, `awk`).
                 provides: stanza
@@ -265,6 +273,19 @@ Pre-Depends: libc6 (>= 2.36), libtinfo6 (>= 6)
             b"ffffffffffffffffffffffffffffffff  usr/share/zoneinfo/UTC\n".to_vec(),
         );
         c
+    }
+
+    #[test]
+    fn source_version_kept_when_it_differs() {
+        let mut c = Contents::default();
+        c.insert(
+            "/var/lib/dpkg/status",
+            b"Package: libgcc-s1\nStatus: install ok installed\nVersion: 12.2.0-14\nSource: gcc-12 (12.2.0-14)\n\nPackage: libstdc++6\nStatus: install ok installed\nVersion: 12.2.0-14+b1\nSource: gcc-12 (12.2.0-14)\n".to_vec(),
+        );
+        let (packages, _) = run(&c);
+        assert_eq!(packages[0].source_package.as_deref(), Some("gcc-12"));
+        assert_eq!(packages[0].source_version, None);
+        assert_eq!(packages[1].source_version.as_deref(), Some("12.2.0-14"));
     }
 
     #[test]

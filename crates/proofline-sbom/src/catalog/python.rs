@@ -104,6 +104,7 @@ fn run(contents: &Contents) -> (Vec<Package>, Vec<String>) {
             supplier: get("Author").or_else(|| get("Author-email")),
             arch: None,
             source_package: None,
+            source_version: None,
             depends: fields
                 .iter()
                 .filter(|(k, _)| k.eq_ignore_ascii_case("Requires-Dist"))
