@@ -4,6 +4,15 @@
 //! `ECOSYSTEM`/`SEMVER` ranges, `versions` lists, withdrawn records skipped).
 
 pub mod ecosystem;
+pub mod index;
+pub mod osv;
+pub mod update;
 pub mod version;
 
 pub use ecosystem::OsvEcosystem;
+pub use index::{
+    BuildSummary, Database, DbError, DbIdentity, Limits, SourceIdentity, build,
+    build_from_advisories, build_with_limits,
+};
+pub use osv::{Advisory, OsvError};
+pub use update::{UpdateOptions, UpdateSummary, update};
