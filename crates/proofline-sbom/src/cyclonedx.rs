@@ -125,6 +125,9 @@ pub fn write(
         if let Some(src) = &p.source_package {
             properties.push(json!({ "name": "proofline:source-package", "value": src }));
         }
+        if let Some(v) = &p.source_version {
+            properties.push(json!({ "name": "proofline:source-version", "value": v }));
+        }
         c["properties"] = Value::Array(properties);
         // Owned files with their SHA-256 as found in the image.
         let files: Vec<Value> = p
