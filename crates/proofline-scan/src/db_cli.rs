@@ -48,15 +48,17 @@ fn update(args: &DbUpdateArgs) -> anyhow::Result<Outcome> {
     use proofline_vulndb::update::{UpdateOptions, update};
     let out = args.out.clone().unwrap_or_else(default_db);
     ensure_parent(&out)?;
-    let mut options = UpdateOptions::new(out.clone());
+    let cache_dir = args.cache_dir.clone().unwrap_or_else(|| {
+        let mut name = out.file_name().unwrap_or_default().to_os_string();
+        name.push(".d");
+        out.with_file_name(name)
+    });
+    let mut options = UpdateOptions::new(cache_dir, out.clone())?;
     options.base_url = url::Url::parse(&args.base_url).with_context(|| {
         format!("--base-url `{}` is not a URL: give e.g. https://osv-vulnerabilities.storage.googleapis.com", args.base_url)
     })?;
     if !args.ecosystems.is_empty() {
         options.ecosystems = args.ecosystems.clone();
-    }
-    if let Some(dir) = &args.cache_dir {
-        options.cache_dir = dir.clone();
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -65,7 +67,23 @@ fn update(args: &DbUpdateArgs) -> anyhow::Result<Outcome> {
     let summary = runtime
         .block_on(update(&options))
         .with_context(|| format!("updating the vulnerability database {}", out.display()))?;
-    tracing::info!("{summary}");
+    for e in &summary.ecosystems {
+        tracing::info!(
+            "{}: {} ({} bytes)",
+            e.ecosystem,
+            if e.downloaded { "downloaded" } else { "unchanged (not downloaded again)" },
+            e.bytes
+        );
+    }
+    match &summary.build {
+        Some(b) => tracing::info!(
+            "{}: rebuilt, {} advisories for {} packages",
+            out.display(),
+            b.identity.advisories,
+            b.packages
+        ),
+        None => tracing::info!("{}: nothing changed, index kept", out.display()),
+    }
     Ok(Outcome::Passed)
 }
 

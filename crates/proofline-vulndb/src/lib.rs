@@ -5,6 +5,7 @@
 
 pub mod ecosystem;
 pub mod index;
+pub mod matching;
 pub mod osv;
 pub mod update;
 pub mod version;
