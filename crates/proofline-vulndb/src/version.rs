@@ -4,7 +4,8 @@
 //!
 //! Matching parses each package version and each range event once ([`Version::parse`],
 //! [`Version::parse_semver`]) and then only compares ([`Version::compare`]): parsing keeps the
-//! original text plus the parsed form, comparing allocates nothing.
+//! original text plus the parsed form; comparing does not allocate (dpkg's comparison of a
+//! digit run longer than 19 digits is the one exception, inside `debversion`).
 
 mod alpine;
 #[cfg(test)]
