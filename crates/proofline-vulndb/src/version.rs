@@ -172,15 +172,10 @@ impl Version {
                         error(text, context(), scheme, e.to_string())
                     })?,
             }),
-            OsvEcosystem::Npm => {
-                // node-semver's `clean()`: surrounding whitespace and leading `=`/`v` go.
-                let bare = text.trim().trim_start_matches(['=', 'v']);
-                Version::SemVer(SemVersion {
-                    text: boxed(),
-                    parsed: semver::Version::parse(bare)
-                        .map_err(|e| error(text, context(), scheme, e.to_string()))?,
-                })
-            }
+            OsvEcosystem::Npm => Version::SemVer(SemVersion {
+                text: boxed(),
+                parsed: parse_npm(text).map_err(|e| error(text, context(), scheme, e))?,
+            }),
             OsvEcosystem::CratesIo => Version::SemVer(SemVersion {
                 text: boxed(),
                 parsed: semver::Version::parse(text)
@@ -254,6 +249,30 @@ impl fmt::Display for Version {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// npm: node-semver's `clean()` (surrounding whitespace and leading `=`/`v` go), then SemVer
+/// 2.0; a bare `MAJOR` or `MAJOR.MINOR` is padded with `.0` as OSV's own npm ordering does
+/// (GitHub's npm advisories write range events like `"introduced": "1.0"`, GHSA-r683-j2x4-v87g).
+fn parse_npm(text: &str) -> Result<semver::Version, String> {
+    let bare = text.trim().trim_start_matches(['=', 'v']);
+    semver::Version::parse(bare).or_else(|e| {
+        let mut parts = bare.split('.');
+        let mut number = || -> Option<u64> {
+            let part = parts.next()?;
+            let digits = !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+            (digits && (part == "0" || !part.starts_with('0')))
+                .then(|| part.parse().ok())
+                .flatten()
+        };
+        let major = number().ok_or_else(|| e.to_string())?;
+        let minor = match bare.matches('.').count() {
+            0 => 0,
+            1 => number().ok_or_else(|| e.to_string())?,
+            _ => return Err(e.to_string()),
+        };
+        Ok(semver::Version::new(major, minor, 0))
+    })
 }
 
 /// `debversion`'s parser plus the checks dpkg makes that it leaves out: a colon only after a

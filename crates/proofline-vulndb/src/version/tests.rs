@@ -356,10 +356,16 @@ fn npm_tolerates_v_and_equals() {
     assert_eq_order(n, "=v1.2.3", " 1.2.3 ");
     assert_eq!(v(n, "v1.2.3").as_str(), "v1.2.3");
     for bad in [
-        "", "1.2", "1.2.x", "^1.2.3", "latest", "01.2.3", "1.2.3-01", "1.2.3-",
+        "", "1.2.x", "^1.2.3", "latest", "01.2.3", "1.2.3-01", "1.2.3-", "01.2", "1.", "1.2-rc",
     ] {
         assert_rejected(n, bad);
     }
+    // A partial version is padded as OSV pads it: GitHub's npm advisories write range events
+    // like `"introduced": "1.0"` (GHSA-r683-j2x4-v87g).
+    assert_eq_order(n, "1.0", "1.0.0");
+    assert_eq_order(n, "2", "2.0.0");
+    assert_eq_order(n, "0", "0.0.0");
+    assert_lt(n, "1.0", "3.1.1");
 }
 
 #[test]
