@@ -51,3 +51,7 @@ cargo test --workspace --locked "$@"
 scripts/validate-sboms.sh
 # Our package sets against the peer tools' on the same inputs (cyclonedx-py, cyclonedx-npm).
 scripts/crosscheck-sbom.sh
+# The scan stage against cargo-audit on the same RustSec data: a Cargo.lock and a cargo-auditable
+# binary (cargo-audit is built from crates.io into ~/.cache/proofline-peers on first use).
+cargo build -q --locked -p proofline-scan --bin proofline-scan
+scripts/crosscheck-scan.sh

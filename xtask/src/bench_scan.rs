@@ -378,14 +378,22 @@ fn println_out(text: &str) -> Result<()> {
     Ok(())
 }
 
+/// cargo-audit 0.22.2 as crates.io builds it (full release profile: the cross-check's lighter
+/// build would flatter us), installed once into target/bench/peers.
 fn cargo_audit(root: &Path) -> Option<PathBuf> {
-    let home = std::env::var_os("HOME").map(PathBuf::from)?;
-    let cached = home.join(".cache/proofline-peers/cargo-audit/bin/cargo-audit");
-    if cached.exists() {
-        return Some(cached);
+    let dir = root.join("target/bench/peers/cargo-audit");
+    let bin = dir.join("bin/cargo-audit");
+    if bin.exists() {
+        return Some(bin);
     }
-    let _ = root;
-    which("cargo-audit").ok()
+    eprintln!("installing cargo-audit 0.22.2 (release) into {} once…", dir.display());
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["install", "--locked", "--version", "=0.22.2", "--root"])
+        .arg(&dir)
+        .arg("cargo-audit")
+        .status()
+        .ok()?;
+    if status.success() { Some(bin) } else { which("cargo-audit").ok() }
 }
 
 fn bench_cargo_audit(

@@ -8,8 +8,6 @@
 //! digit run longer than 19 digits is the one exception, inside `debversion`).
 
 mod alpine;
-#[cfg(test)]
-mod apk_vectors;
 mod go;
 mod maven;
 #[cfg(test)]
