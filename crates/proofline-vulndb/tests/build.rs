@@ -76,6 +76,7 @@ fn round_trip_of_the_fixture_database_equals_parsing_the_files() {
     assert!(summary.skipped.is_empty(), "{:?}", summary.skipped);
     let db = Database::open(&out).unwrap();
     assert_eq!(db.identity(), &summary.identity);
+    assert_eq!(db.verify().unwrap(), reference.len() as u64);
     assert_lookups_match(&db, &reference);
 
     // Names as an SBOM spells them meet the advisory's.
