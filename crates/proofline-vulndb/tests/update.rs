@@ -337,3 +337,69 @@ async fn a_truncated_download_keeps_the_cached_copy() {
         state
     );
 }
+
+#[tokio::test]
+async fn a_cache_refreshed_by_a_failed_run_is_rebuilt_next_time() {
+    let server = MockServer::start().await;
+    serve(&server, "/PyPI/all.zip", pypi_zip(), "\"py-1\"").await;
+    serve(&server, "/crates.io/all.zip", crates_zip(), "\"cr-1\"").await;
+    let dir = tempfile::tempdir().unwrap();
+    let opts = options(&server, dir.path());
+    update(&opts).await.unwrap();
+
+    // PyPI changes, then crates.io fails: the cache holds the new PyPI, the index the old one.
+    let extra = serde_json::to_vec(&record(
+        "PYSEC-NEW-2",
+        "2026-10-01T00:00:00Z",
+        "PyPI",
+        "late",
+    ))
+    .unwrap();
+    server.reset().await;
+    Mock::given(method("GET"))
+        .and(path("/PyPI/all.zip"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_bytes(zip_of(&[("PYSEC-NEW-2.json".into(), extra)]))
+                .insert_header("ETag", "\"py-2\""),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/crates.io/all.zip"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&server)
+        .await;
+    assert!(update(&opts).await.is_err());
+    let db = Database::open(&opts.out).unwrap();
+    assert!(
+        db.advisories_for(&OsvEcosystem::PyPI, "late")
+            .unwrap()
+            .is_empty()
+    );
+
+    // Everything 304 now, but the index is behind the cache: rebuilt.
+    server.reset().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(304))
+        .mount(&server)
+        .await;
+    let summary = update(&opts).await.unwrap();
+    assert!(summary.ecosystems.iter().all(|e| !e.downloaded));
+    assert!(summary.build.is_some());
+    let db = Database::open(&opts.out).unwrap();
+    assert_eq!(
+        db.advisories_for(&OsvEcosystem::PyPI, "late")
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Fewer ecosystems asked for: the index changes too.
+    let mut fewer = opts.clone();
+    fewer.ecosystems = vec!["PyPI".into()];
+    let summary = update(&fewer).await.unwrap();
+    assert_eq!(summary.build.unwrap().identity.advisories, 1);
+    // And asked again, it stays.
+    assert!(update(&fewer).await.unwrap().build.is_none());
+}
