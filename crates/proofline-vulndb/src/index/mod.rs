@@ -316,7 +316,12 @@ pub struct Database {
 
 impl Database {
     /// Opens an index built by [`build`], or indexes a plain OSV directory, `all.zip` or advisory
-    /// file in memory.
+    /// file in memory (its identity's `built` is then the time of opening: the files carry no
+    /// build time of their own).
+    ///
+    /// Opening reads the header and the directory (keys, postings, record table) and checks
+    /// them against the digest in the prefix; each record is checked against its own digest
+    /// when a lookup reads it, and [`Database::verify`] checks them all.
     pub fn open(path: &Path) -> Result<Self, DbError> {
         let meta = std::fs::metadata(path).map_err(|source| DbError::Read {
             path: path.to_path_buf(),
