@@ -390,3 +390,26 @@ fn a_truncated_zip_is_an_error_naming_it() {
     assert!(matches!(err, DbError::Zip { .. }), "{err}");
     assert!(err.to_string().contains("cut.zip"), "{err}");
 }
+
+#[test]
+fn symbolic_links_are_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    std::os::unix::fs::symlink(&src, src.join("loop")).unwrap();
+    let outside = dir.path().join("outside.json");
+    std::fs::write(
+        &outside,
+        serde_json::to_vec(&record("OUT-1", "2024-01-01T00:00:00Z", "npm", "a")).unwrap(),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(&outside, src.join("link.json")).unwrap();
+    std::fs::write(
+        src.join("in.json"),
+        serde_json::to_vec(&record("IN-1", "2024-01-01T00:00:00Z", "npm", "a")).unwrap(),
+    )
+    .unwrap();
+    let summary = build(&[src], &dir.path().join("db"), now()).unwrap();
+    assert_eq!(summary.identity.advisories, 1);
+    assert_eq!(summary.ignored, 2);
+}
