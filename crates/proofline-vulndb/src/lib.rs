@@ -12,7 +12,7 @@ pub mod version;
 
 pub use ecosystem::OsvEcosystem;
 pub use index::{
-    BuildSummary, Database, DbError, DbIdentity, Limits, SourceIdentity, build,
+    BuildSummary, Database, DbError, DbIdentity, FORMAT, Limits, Skipped, SourceIdentity, build,
     build_from_advisories, build_with_limits,
 };
 pub use osv::{Advisory, OsvError};

@@ -604,4 +604,15 @@ mod tests {
             a
         );
     }
+
+    /// An unquoted `1.10` in a YAML `versions` list must stay the text `1.10`, never become the
+    /// number 1.1 (a different version).
+    #[test]
+    fn plain_number_like_versions_keep_their_text() {
+        let yaml = "id: X-1\nmodified: '2024-01-01T00:00:00Z'\naffected:\n- package:\n    ecosystem: PyPI\n    name: a\n  versions:\n  - 1.10\n  - 2\n  - 0.12.3\n";
+        match parse_advisory(yaml.as_bytes(), Format::Yaml, "f.yaml") {
+            Ok(Parsed::Advisory(a)) => assert_eq!(a.affected[0].versions, ["1.10", "2", "0.12.3"]),
+            other => panic!("{other:?}"),
+        }
+    }
 }

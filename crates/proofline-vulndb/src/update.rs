@@ -196,7 +196,7 @@ pub async fn update(opts: &UpdateOptions) -> Result<UpdateSummary, DbError> {
             }
         }
     }
-    if fresh.is_empty() && opts.out.is_file() {
+    if fresh.is_empty() && index_is_current(&opts.out, &opts.ecosystems, &state) {
         return Ok(UpdateSummary {
             ecosystems: reports,
             build: None,
@@ -224,6 +224,30 @@ pub async fn update(opts: &UpdateOptions) -> Result<UpdateSummary, DbError> {
         ecosystems: reports,
         build: Some(build),
     })
+}
+
+/// Whether the index at `out` was built from exactly the cached archives of `ecosystems` (an
+/// earlier run may have refreshed the cache and then failed before rebuilding).
+fn index_is_current(
+    out: &Path,
+    ecosystems: &[String],
+    state: &BTreeMap<String, CacheEntry>,
+) -> bool {
+    let Ok(db) = crate::index::Database::open(out) else {
+        return false;
+    };
+    let built: Vec<(&str, &str)> = db
+        .identity()
+        .sources
+        .iter()
+        .map(|s| (s.name.as_str(), s.sha256.as_str()))
+        .collect();
+    let cached: Vec<(&str, &str)> = ecosystems
+        .iter()
+        .filter_map(|e| state.get(e))
+        .map(|c| (c.url.as_str(), c.sha256.as_str()))
+        .collect();
+    built == cached
 }
 
 fn read_cached(path: &Path, limits: &Limits) -> Result<Collected, DbError> {

@@ -316,7 +316,12 @@ pub struct Database {
 
 impl Database {
     /// Opens an index built by [`build`], or indexes a plain OSV directory, `all.zip` or advisory
-    /// file in memory.
+    /// file in memory (its identity's `built` is then the time of opening: the files carry no
+    /// build time of their own).
+    ///
+    /// Opening reads the header and the directory (keys, postings, record table) and checks
+    /// them against the digest in the prefix; each record is checked against its own digest
+    /// when a lookup reads it, and [`Database::verify`] checks them all.
     pub fn open(path: &Path) -> Result<Self, DbError> {
         let meta = std::fs::metadata(path).map_err(|source| DbError::Read {
             path: path.to_path_buf(),
@@ -494,6 +499,30 @@ impl Database {
         Ok(out)
     }
 
+    /// Checks every record against its digest (opening checks the header and directory; a
+    /// lookup checks the records it reads). Returns the number of records checked. For
+    /// `db verify` or after copying an index around: it reads the whole file.
+    pub fn verify(&self) -> Result<u64, DbError> {
+        let len = usize::try_from(self.data_len)
+            .map_err(|_| self.corrupt("the records do not fit in memory"))?;
+        let mut data = vec![0u8; len];
+        self.read_at(&mut data, self.data_at)?;
+        for number in 0..self.header.records {
+            let number = u32::try_from(number).map_err(|_| self.corrupt("too many records"))?;
+            let entry = self.record_entry(number)?;
+            let record = usize::try_from(entry.offset)
+                .ok()
+                .and_then(|start| data.get(start..start.checked_add(entry.len as usize)?))
+                .ok_or_else(|| self.corrupt(&format!("record {number} lies outside the file")))?;
+            if format::record_digest(record) != entry.digest {
+                return Err(self.corrupt(&format!(
+                    "record {number} does not match its checksum (flipped bytes?)"
+                )));
+            }
+        }
+        Ok(self.header.records)
+    }
+
     /// Every (ecosystem, normalised name) key, in index order.
     pub fn packages(&self) -> impl Iterator<Item = (String, String)> + '_ {
         (0..self.header.keys as usize).filter_map(|i| {
@@ -529,8 +558,7 @@ impl Database {
         Ok(None)
     }
 
-    /// Reads, checks and parses record `number`.
-    fn record(&self, number: u32) -> Result<Advisory, DbError> {
+    fn record_entry(&self, number: u32) -> Result<RecordEntry, DbError> {
         let at = (number as usize)
             .checked_mul(RECORD_ENTRY)
             .and_then(|a| a.checked_add(self.table_at))
@@ -547,6 +575,12 @@ impl Database {
         {
             return Err(self.corrupt(&format!("record {number} lies outside the file")));
         }
+        Ok(entry)
+    }
+
+    /// Reads, checks and parses record `number`.
+    fn record(&self, number: u32) -> Result<Advisory, DbError> {
+        let entry = self.record_entry(number)?;
         let mut bytes = vec![0u8; entry.len as usize];
         self.read_at(&mut bytes, self.data_at + entry.offset)?;
         if format::record_digest(&bytes) != entry.digest {

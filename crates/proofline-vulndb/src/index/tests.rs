@@ -113,6 +113,8 @@ fn every_flipped_byte_is_caught_at_open_or_at_lookup() {
             }
             Ok(db)
         });
+        let verified = Database::open(&flipped).and_then(|db| db.verify());
+        assert!(verified.is_err(), "byte {i}: verify missed it");
         match result {
             Err(e) => assert!(e.to_string().contains("flipped.plvdb"), "byte {i}: {e}"),
             // A flip in the format word to a newer number is reported as such, never accepted.
