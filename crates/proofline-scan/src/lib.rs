@@ -7,12 +7,14 @@ pub mod args;
 pub mod database;
 pub mod db_cli;
 pub mod ignore;
+pub mod output;
 pub mod purl;
 pub mod query;
 pub mod report;
 pub mod scan;
 pub mod severity;
 pub mod stage;
+pub mod vex;
 
 pub use args::{ScanArgs, ScanCommand, ScanCommandLine, ScanSettings};
 

@@ -254,8 +254,15 @@ fn finding(
     let mut waived_by: Option<Waiver> = judgement
         .vex
         .decide(&ids, &package.purl, judgement.image_digest)
-        .filter(|d| d.waives())
-        .map(|d| d.into_waiver());
+        .filter(|d| d.status.waives())
+        .map(|d| Waiver {
+            kind: "vex".into(),
+            source: d.source.display().to_string(),
+            status: d.status.as_str().into(),
+            justification: d.justification,
+            reason: d.impact_statement,
+            expires: None,
+        });
     if waived_by.is_none() {
         match judgement.ignore.decide(&ids, &package_ref) {
             IgnoreDecision::Active(w) => {

@@ -166,13 +166,10 @@ pub fn run_in(
     };
 
     writer.write_json_artifact(REPORT_FILE, media_type::JSON, &report)?;
-    writer.write_json_artifact(
-        VULNS_FILE,
-        media_type::IN_TOTO,
-        &output::vulns_statement(&report),
-    )?;
+    let statement = output::vulns_statement(&report, subject.digest.as_deref().unwrap_or_default())?;
+    writer.write_json_artifact(VULNS_FILE, media_type::IN_TOTO, &statement)?;
     writer.write_json_artifact(SARIF_FILE, media_type::SARIF, &output::sarif(&report))?;
-    writer.write_json_artifact(GITLAB_FILE, media_type::JSON, &output::gitlab(&report))?;
+    writer.write_json_artifact(GITLAB_FILE, media_type::JSON, &output::gitlab(&report)?)?;
     writer.write_json_artifact(
         OPENVEX_FILE,
         media_type::JSON,
@@ -323,7 +320,7 @@ fn read_sbom(bytes: &[u8], name: &str) -> anyhow::Result<(Inventory, Subject)> {
     let subject = match &foreign.subject {
         Some(s) => Subject {
             name: s.name.clone(),
-            digest: s.digest.clone(),
+            digest: Some(s.digest.clone()).filter(|d| !d.is_empty()),
         },
         None => Subject {
             name: name.to_string(),

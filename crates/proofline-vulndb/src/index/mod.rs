@@ -356,14 +356,18 @@ impl Database {
         }
     }
 
-    /// Indexes OSV sources in memory.
+    /// Indexes OSV sources in memory; `built` is the newest advisory's `modified`.
     fn in_memory(path: &Path) -> Result<Self, DbError> {
         let collected = sources::collect(&[path.to_path_buf()], &Limits::default())?;
-        let (bytes, _) = encode(
-            collected.advisories,
-            collected.sources,
-            OffsetDateTime::now_utc(),
-        )?;
+        // Nobody built these files: their age is their newest advisory's `modified` (a frozen
+        // snapshot must look as old as it is), or now when none has a readable one.
+        let newest = collected
+            .advisories
+            .iter()
+            .filter_map(Advisory::modified_at)
+            .max()
+            .unwrap_or_else(OffsetDateTime::now_utc);
+        let (bytes, _) = encode(collected.advisories, collected.sources, newest)?;
         let len = bytes.len() as u64;
         Self::from_backing(path, Backing::Memory(bytes), len)
     }
