@@ -3,4 +3,6 @@
 //! VEX or by reasoned, expiring ignores, gated on severity, and written as evidence (report,
 //! in-toto vulns statement, SARIF, GitLab container-scanning report, OpenVEX, summary).
 
+pub mod output;
 pub mod report;
+pub mod vex;
