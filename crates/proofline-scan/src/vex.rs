@@ -93,6 +93,21 @@ pub struct Decision {
     pub timestamp: String,
 }
 
+impl Decision {
+    /// The report's waiver for this decision: `Some` only for a status that waives
+    /// (`not_affected`, `fixed`); `affected` and `under_investigation` are reported, not waived.
+    pub fn waiver(&self) -> Option<crate::report::Waiver> {
+        self.status.waives().then(|| crate::report::Waiver {
+            kind: "vex".into(),
+            source: self.source.display().to_string(),
+            status: self.status.as_str().into(),
+            justification: self.justification.clone(),
+            reason: self.impact_statement.clone(),
+            expires: None,
+        })
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct RawDocument {
     #[serde(rename = "@id")]

@@ -295,3 +295,37 @@ fn hostile_documents_never_panic() {
             .is_none()
     );
 }
+
+#[test]
+fn decisions_become_waivers_only_when_they_waive() {
+    let set = january();
+    let waiver = set
+        .decide(&["CVE-2022-42969"], "pkg:pypi/py@1.11.0", None)
+        .unwrap()
+        .waiver()
+        .unwrap();
+    assert_eq!(waiver.kind, "vex");
+    assert_eq!(waiver.status, "not_affected");
+    assert_eq!(
+        waiver.justification.as_deref(),
+        Some("vulnerable_code_not_in_execute_path")
+    );
+    assert!(waiver.reason.unwrap().contains("svnwc"));
+    assert_eq!(
+        waiver.source,
+        fixture("app-2026-01.openvex.json").display().to_string()
+    );
+    assert_eq!(waiver.expires, None);
+    let fixed = set
+        .decide(
+            &["CVE-2024-35195"],
+            "pkg:pypi/requests@2.31.0",
+            Some(DIGEST),
+        )
+        .unwrap();
+    assert_eq!(fixed.waiver().unwrap().status, "fixed");
+    let affected = set
+        .decide(&["CVE-2024-6345"], "pkg:pypi/setuptools@68.0.0", None)
+        .unwrap();
+    assert_eq!(affected.waiver(), None);
+}
