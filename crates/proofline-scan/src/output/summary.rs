@@ -1,0 +1,224 @@
+//! The scan as a Markdown page for a CI job summary or a pull request: counts by severity,
+//! what blocks first (with the version to upgrade to), then the rest, then what was waived.
+
+use std::fmt::Write as _;
+
+use super::{by_priority, severity_title};
+use crate::report::{Finding, Report, Severity};
+
+const SEVERITIES: [Severity; 5] = [
+    Severity::Critical,
+    Severity::High,
+    Severity::Medium,
+    Severity::Low,
+    Severity::Unknown,
+];
+
+/// Advisory summaries longer than this are cut in the page.
+const MAX_SUMMARY: usize = 300;
+
+/// The Markdown summary of `report`. Every string that comes from an advisory, a package or
+/// a waiver is escaped: it can neither format the page nor inject HTML.
+pub fn summary_markdown(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "## Vulnerability scan: {}",
+        escape_markdown(&report.subject.name)
+    );
+    out.push('\n');
+    if let Some(digest) = &report.subject.digest {
+        let _ = writeln!(out, "Image digest: {}  ", escape_markdown(digest));
+    }
+    let _ = writeln!(
+        out,
+        "Database: {} {} built {} ({:.1} days old, {} advisories). Scanned {} packages at {}; the gate fails on {}.",
+        escape_markdown(&report.database.kind),
+        escape_markdown(&report.database.path),
+        escape_markdown(&report.database.built),
+        report.database.age_days,
+        report.database.advisories,
+        report.packages_scanned,
+        escape_markdown(&report.scanned_at),
+        escape_markdown(&report.fail_on),
+    );
+    out.push('\n');
+    if report.findings.is_empty() {
+        let _ = writeln!(
+            out,
+            "No known vulnerabilities in the {} packages scanned.",
+            report.packages_scanned
+        );
+        return out;
+    }
+    out.push_str("| Severity | Findings | Blocking | Waived |\n| --- | ---: | ---: | ---: |\n");
+    for severity in SEVERITIES {
+        let of: Vec<&Finding> = report
+            .findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .collect();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            severity_title(severity),
+            of.len(),
+            of.iter().filter(|f| f.blocking).count(),
+            of.iter().filter(|f| f.waived_by.is_some()).count()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "| **Total** | **{}** | **{}** | **{}** |",
+        report.findings.len(),
+        report.findings.iter().filter(|f| f.blocking).count(),
+        report
+            .findings
+            .iter()
+            .filter(|f| f.waived_by.is_some())
+            .count()
+    );
+    let ordered = by_priority(&report.findings);
+    let blocking: Vec<&Finding> = ordered.iter().copied().filter(|f| f.blocking).collect();
+    let open: Vec<&Finding> = ordered
+        .iter()
+        .copied()
+        .filter(|f| !f.blocking && f.waived_by.is_none())
+        .collect();
+    let waived: Vec<&Finding> = ordered
+        .iter()
+        .copied()
+        .filter(|f| f.waived_by.is_some())
+        .collect();
+    section(
+        &mut out,
+        "Blocking",
+        &blocking,
+        "Nothing blocks the release.",
+    );
+    section(&mut out, "Not blocking", &open, "None.");
+    section(&mut out, "Waived", &waived, "None.");
+    out
+}
+
+fn section(out: &mut String, title: &str, findings: &[&Finding], empty: &str) {
+    let _ = writeln!(out, "\n### {title} ({})\n", findings.len());
+    if findings.is_empty() {
+        let _ = writeln!(out, "{empty}");
+        return;
+    }
+    for finding in findings {
+        line(out, finding);
+    }
+}
+
+fn line(out: &mut String, f: &Finding) {
+    let aliases = if f.aliases.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " ({})",
+            f.aliases
+                .iter()
+                .map(|a| escape_markdown(a))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let score = match &f.cvss {
+        Some(c) => format!(" {:.1} (CVSS {})", c.score, escape_markdown(&c.version)),
+        None => String::new(),
+    };
+    let fix = if f.fixed_versions.is_empty() {
+        "no fix yet".to_string()
+    } else {
+        format!(
+            "upgrade to {}",
+            f.fixed_versions
+                .iter()
+                .map(|v| escape_markdown(v))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        )
+    };
+    let _ = writeln!(
+        out,
+        "- **{}**{aliases}: {}\\@{}, {}{score}, {fix}",
+        escape_markdown(&f.id),
+        escape_markdown(&f.package.name),
+        escape_markdown(&f.package.version),
+        f.severity.as_str(),
+    );
+    if let Some(summary) = &f.summary {
+        let _ = writeln!(
+            out,
+            "  - {}",
+            escape_markdown(&super::clip(summary, MAX_SUMMARY))
+        );
+    }
+    if !f.locations.is_empty() {
+        let shown: Vec<String> = f
+            .locations
+            .iter()
+            .take(10)
+            .map(|l| escape_markdown(l))
+            .collect();
+        let more = f.locations.len().saturating_sub(shown.len());
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        let _ = writeln!(out, "  - in {}{more}", shown.join(", "));
+    }
+    if let Some(w) = &f.waived_by {
+        let mut text = format!(
+            "waived by {} ({}): {}",
+            escape_markdown(&w.kind),
+            escape_markdown(&w.source),
+            escape_markdown(&w.status)
+        );
+        if let Some(j) = &w.justification {
+            let _ = write!(text, ", {}", escape_markdown(j));
+        }
+        if let Some(r) = &w.reason {
+            let _ = write!(text, ", {}", escape_markdown(r));
+        }
+        if let Some(e) = &w.expires {
+            let _ = write!(text, ", until {}", escape_markdown(e));
+        }
+        let _ = writeln!(out, "  - {text}");
+    }
+}
+
+/// Escape text for Markdown (GitHub and GitLab flavours): punctuation that formats is
+/// backslash-escaped, `<`, `>` and `&` become entities (no raw HTML), line breaks become spaces.
+pub(crate) fn escape_markdown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let chars: Vec<char> = text.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\r' | '\n' | '\t' => out.push(' '),
+            c if c.is_control() => {}
+            // Emphasis, code, links, tables, strikethrough, maths and e-mail autolinks.
+            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '|' | '~' | '$' | '@' => {
+                out.push('\\');
+                out.push(c);
+            }
+            // `scheme://` would autolink.
+            ':' if chars.get(i + 1) == Some(&'/') && chars.get(i + 2) == Some(&'/') => {
+                out.push_str("\\:");
+            }
+            // These only start a block (list, heading, image) at the start of the text.
+            '-' | '.' | '+' | '#' | '!' if i == 0 => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
