@@ -111,7 +111,7 @@ pub fn run_in(
     }
 
     // The packages, and what they are of.
-    let (inventory, subject, consumed_sbom) = packages(dir, input, opts)?;
+    let (inventory, subject, consumed_sbom, mut document_digest) = packages(dir, input, opts)?;
     let info = StageInfo::new(STAGE, env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
         .with_subject({
             let s = RecordSubject::new(&subject.name);
@@ -134,6 +134,7 @@ pub fn run_in(
         Some(rel) => {
             // Re-hashed against the sbom stage's record: a changed SBOM is refused.
             let bytes = writer.consume("sbom", rel)?;
+            document_digest = Some(format!("sha256:{}", proofline_evidence::sha256_hex(&bytes)));
             read_sbom(&bytes, &format!("evidence sbom/{rel}"))?.0
         }
         None => inventory.unwrap_or_default(),
@@ -166,7 +167,14 @@ pub fn run_in(
     };
 
     writer.write_json_artifact(REPORT_FILE, media_type::JSON, &report)?;
-    let statement = output::vulns_statement(&report, subject.digest.as_deref().unwrap_or_default())?;
+    // The statement is about the image; about the SBOM document itself when no image digest
+    // is known (a foreign SBOM that names none).
+    let statement_digest = subject
+        .digest
+        .clone()
+        .or(document_digest)
+        .context("no digest for the statement's subject")?;
+    let statement = output::vulns_statement(&report, &statement_digest)?;
     writer.write_json_artifact(VULNS_FILE, media_type::IN_TOTO, &statement)?;
     writer.write_json_artifact(SARIF_FILE, media_type::SARIF, &output::sarif(&report))?;
     writer.write_json_artifact(GITLAB_FILE, media_type::JSON, &output::gitlab(&report)?)?;
@@ -237,7 +245,7 @@ fn packages(
     dir: &EvidenceDir,
     input: &Input,
     opts: &OpenOptions,
-) -> anyhow::Result<(Option<Inventory>, Subject, Option<&'static str>)> {
+) -> anyhow::Result<(Option<Inventory>, Subject, Option<&'static str>, Option<String>)> {
     match input {
         Input::Image(reference) => {
             let (inventory, subject) = catalog(reference, opts)?;
@@ -249,20 +257,26 @@ fn packages(
                     subject.digest.as_deref().unwrap_or("?")
                 );
             }
-            Ok((Some(inventory), subject, None))
+            Ok((Some(inventory), subject, None, None))
         }
         Input::Sbom(path) => {
             let bytes = read_bounded(path)?;
+            let digest = format!("sha256:{}", proofline_evidence::sha256_hex(&bytes));
             let (inventory, subject) = read_sbom(&bytes, &path.display().to_string())?;
-            Ok((Some(inventory), subject, None))
+            Ok((Some(inventory), subject, None, Some(digest)))
         }
         Input::Evidence => {
             if let Some((name, digest)) = pinned(dir, "sbom")? {
-                return Ok((None, Subject { name, digest }, Some(proofline_sbom::stage::CYCLONEDX_FILE)));
+                return Ok((
+                    None,
+                    Subject { name, digest },
+                    Some(proofline_sbom::stage::CYCLONEDX_FILE),
+                    None,
+                ));
             }
             if let Some((name, _)) = pinned(dir, "image")? {
                 let (inventory, subject) = catalog(&name, opts)?;
-                return Ok((Some(inventory), subject, None));
+                return Ok((Some(inventory), subject, None, None));
             }
             bail!(
                 "nothing to scan: pass --image REF or --sbom FILE, or run the sbom stage first so {} holds an SBOM",

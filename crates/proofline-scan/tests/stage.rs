@@ -113,7 +113,7 @@ fn app_image(dir: &Path) -> String {
     }
     let refs: Vec<(&str, &[u8])> = files
         .iter()
-        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .map(|(p, b)| (p.trim_start_matches('/'), b.as_slice()))
         .collect();
     let layout = dir.join("app");
     TestImage::new(&refs).write_layout(&layout, "1.0");
@@ -259,6 +259,12 @@ fn the_gate_vex_and_expiring_ignores() {
         assert_eq!(f["blocking"] == true, f["severity"] == "CRITICAL", "{f}");
     }
     let criticals: BTreeSet<String> = blocking.iter().map(|s| s.to_string()).collect();
+    let blocking_findings = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["blocking"] == true)
+        .count();
 
     // A VEX document stating not_affected for every critical finding, by the image's digest.
     let digest = report["subject"]["digest"].as_str().unwrap().to_string();
@@ -291,7 +297,7 @@ fn the_gate_vex_and_expiring_ignores() {
         .iter()
         .filter(|f| !f["waived_by"].is_null())
         .collect();
-    assert_eq!(waived.len(), criticals.len() + 0, "one waiver per critical finding (minimist twice)");
+    assert_eq!(waived.len(), blocking_findings, "every critical finding waived (minimist twice)");
     assert!(waived.iter().all(|f| f["waived_by"]["kind"] == "vex"
         && f["waived_by"]["justification"] == "vulnerable_code_not_in_execute_path"));
 
@@ -368,15 +374,16 @@ fn bad_input_is_exit_2_and_writes_nothing() {
     let missing_db = tmp.path().join("nope.idx");
     let garbage_db = tmp.path().join("garbage.idx");
     std::fs::write(&garbage_db, b"definitely not an index").unwrap();
+    let db = vulndb();
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["--image", &image, "--db", missing_db.to_str().unwrap()], "db update"),
         (vec!["--image", &image, "--db", garbage_db.to_str().unwrap()], "garbage.idx"),
-        (vec!["--image", &image, "--db", &vulndb(), "--vex", bad_vex.to_str().unwrap()], "bad.json"),
-        (vec!["--image", &image, "--db", &vulndb(), "--policy", no_reason.to_str().unwrap()], "reason"),
-        (vec!["--image", &image, "--db", &vulndb(), "--policy", typo.to_str().unwrap()], "fail_on"),
-        (vec!["--image", "oci:/nonexistent:1", "--db", &vulndb()], "nonexistent"),
-        (vec!["--sbom", "/nonexistent.cdx.json", "--db", &vulndb()], "nonexistent.cdx.json"),
-        (vec!["--db", &vulndb()], "nothing to scan"),
+        (vec!["--image", &image, "--db", &db, "--vex", bad_vex.to_str().unwrap()], "bad.json"),
+        (vec!["--image", &image, "--db", &db, "--policy", no_reason.to_str().unwrap()], "reason"),
+        (vec!["--image", &image, "--db", &db, "--policy", typo.to_str().unwrap()], "fail_on"),
+        (vec!["--image", "oci:/nonexistent:1", "--db", &db], "nonexistent"),
+        (vec!["--sbom", "/nonexistent.cdx.json", "--db", &db], "nonexistent.cdx.json"),
+        (vec!["--db", &db], "nothing to scan"),
         (vec!["--image", &image, "--fail-on", "severe"], "severe"),
     ];
     for (args, needle) in cases {
