@@ -115,6 +115,62 @@ fn git_repo(dir: &Path) -> String {
     git(&["rev-parse", "HEAD"])
 }
 
+/// The pipeline's scan stage reads the SBOM the sbom stage recorded (re-hashed against its
+/// record), against the quick start's policy (fixtures/vulndb, the fixture's VEX document); a
+/// changed SBOM is refused with exit 2.
+#[test]
+fn pipeline_scans_the_recorded_sbom_and_refuses_a_changed_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ev = tmp.path().join("evidence");
+    let ev_arg = ev.to_str().unwrap();
+    let repo = tmp.path().join("app");
+    git_repo(&repo);
+    let o = proofline(&[
+        "pipeline",
+        "--evidence-dir",
+        ev_arg,
+        "--repo",
+        repo.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ev.join("scan/record.json")).unwrap()).unwrap();
+    assert_eq!(record["subject"]["digest"], FIXTURE_DIGEST);
+    assert_eq!(record["inputs"][0]["stage"], "sbom");
+    assert_eq!(record["inputs"][0]["path"], "sbom/sbom.cdx.json");
+    assert_eq!(record["findings"]["outcome"], "passed");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ev.join("scan/report.json")).unwrap()).unwrap();
+    let minimist: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["package"]["name"] == "minimist")
+        .collect();
+    // minimist 1.2.0: CVE-2021-44906 (critical, waived by fixtures/scan/app.openvex.json) and
+    // CVE-2020-7598 (medium, not blocking).
+    let ids: Vec<&str> = minimist.iter().map(|f| f["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["GHSA-xvch-5gv4-984h", "GHSA-vh95-rmgr-6w4m"], "{report:#}");
+    assert_eq!(minimist[0]["waived_by"]["kind"], "vex");
+    assert_eq!(
+        minimist[0]["waived_by"]["justification"],
+        "vulnerable_code_cannot_be_controlled_by_adversary"
+    );
+    let v = proofline(&["evidence", "verify", "--evidence-dir", ev_arg]);
+    assert_eq!(v.status.code(), Some(0), "{}", String::from_utf8_lossy(&v.stdout));
+
+    // The SBOM changed after the sbom stage recorded it: the scan refuses it.
+    let sbom = ev.join("sbom/sbom.cdx.json");
+    let mut bytes = std::fs::read(&sbom).unwrap();
+    bytes.extend_from_slice(b"\n");
+    std::fs::write(&sbom, bytes).unwrap();
+    let before = std::fs::read(ev.join("scan/report.json")).unwrap();
+    let o = proofline(&["scan", "--evidence-dir", ev_arg]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("sbom.cdx.json"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(ev.join("scan/report.json")).unwrap(), before, "previous evidence kept");
+}
+
 #[test]
 fn pipeline_runs_the_source_stage_and_maps_the_commit_to_the_image() {
     let tmp = tempfile::tempdir().unwrap();
@@ -143,7 +199,7 @@ fn pipeline_runs_the_source_stage_and_maps_the_commit_to_the_image() {
         .iter()
         .map(|s| s["stage"].as_str().unwrap())
         .collect();
-    assert_eq!(stages, vec!["image", "sbom", "source"]);
+    assert_eq!(stages, vec!["image", "sbom", "scan", "source"]);
 
     let o = proofline(&[
         "pipeline",

@@ -155,7 +155,7 @@ fn synthetic_inventory(packages: usize, advisories: usize) -> Inventory {
         };
         let name = package_name(osv, n);
         let v = version(osv, rng.below(6), rng.below(20), rng.below(10));
-        let (purl_name, ns) = match osv {
+        let (purl_name, ns) = match *osv {
             "Maven" => {
                 let (g, a) = name.split_once(':').unwrap_or(("org.bench", &name));
                 (a.to_string(), Some(g.to_string()))

@@ -16,8 +16,11 @@ use crate::report::Severity;
 pub enum FailOn {
     /// Only CRITICAL findings block (the default).
     Critical,
+    /// HIGH and CRITICAL findings block.
     High,
+    /// MEDIUM and above block.
     Medium,
+    /// LOW and above block (findings without a severity do not).
     Low,
     /// Every finding blocks, even one whose advisory gives no severity.
     Unknown,
@@ -76,8 +79,8 @@ impl DistroOwned {
 /// What the scan judges; `proofline pipeline` takes these too.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ScanSettings {
-    /// The vulnerability database: an index built by `proofline-scan db build|update`, or a
-    /// directory (or all.zip) of OSV advisories [default: ~/.cache/proofline/vulndb.idx, or
+    /// The vulnerability database: an index built by `proofline scan db build` or `db update`,
+    /// or a directory (or all.zip) of OSV advisories [default: ~/.cache/proofline/vulndb.idx, or
     /// $XDG_CACHE_HOME/proofline/vulndb.idx].
     #[arg(long, env = "PROOFLINE_DB", value_name = "PATH")]
     pub db: Option<PathBuf>,
