@@ -34,7 +34,7 @@ pub fn query_for(package: &Package, distro_owned: DistroOwned) -> Result<Query<'
             owner: owner.clone(),
         });
     }
-    let purl = Purl::parse(&package.purl);
+    let purl = Purl::parse(&package.purl).ok();
     let namespace = purl.as_ref().and_then(|p| p.namespace.as_deref());
     let distro = purl.as_ref().and_then(|p| p.qualifier("distro"));
     let kind = purl

@@ -98,6 +98,25 @@ fn score_vector(kind: &str, vector: &str) -> Result<Option<(u8, Cvss)>, String> 
         _ => return Ok(None),
     };
     let trimmed = vector.trim();
+    // Every base metric must be there: the parser fills a missing one with a default, and a
+    // score from a half vector is a guess.
+    let required: &[&str] = match rank {
+        4 => &["AV", "AC", "AT", "PR", "UI", "VC", "VI", "VA", "SC", "SI", "SA"],
+        2 | 3 => &["AV", "AC", "PR", "UI", "S", "C", "I", "A"],
+        _ => &["AV", "AC", "Au", "C", "I", "A"],
+    };
+    let present: Vec<&str> = trimmed
+        .split('/')
+        .filter_map(|part| part.split_once(':').map(|(k, _)| k))
+        .collect();
+    let missing: Vec<&str> = required
+        .iter()
+        .copied()
+        .filter(|m| !present.contains(m))
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!("base metric(s) {} missing", missing.join(", ")));
+    }
     // OSV's CVSS_V2 entries are bare vectors; the crate reads them without a prefix too.
     let parsed = cvss::Cvss::from_str(trimmed).map_err(|e| e.to_string())?;
     let matches_kind = matches!(

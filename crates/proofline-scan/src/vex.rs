@@ -2,7 +2,6 @@
 //! statement about this vulnerability covers this package (directly, or as a subcomponent of
 //! this image), the latest statement winning as the OpenVEX specification says.
 
-mod purl;
 
 use std::path::{Path, PathBuf};
 
@@ -10,7 +9,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-pub use purl::{Purl, PurlError};
+pub use crate::purl::{Purl, PurlError};
 
 /// A VEX document larger than this is refused (they are small; this bounds memory).
 pub const MAX_DOCUMENT_BYTES: u64 = 32 * 1024 * 1024;
