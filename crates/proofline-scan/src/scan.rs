@@ -341,3 +341,139 @@ pub fn counts(findings: &[Finding]) -> BTreeMap<Severity, (u64, u64, u64)> {
     }
     out
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use proofline_sbom::{Ecosystem, Package};
+    use time::macros::date;
+
+    use super::*;
+
+    /// Advisories held in memory, keyed like the index.
+    struct Memory(Vec<Advisory>);
+
+    impl AdvisorySource for Memory {
+        fn advisories_for(&self, ecosystem: &OsvEcosystem, name: &str) -> Result<Vec<Advisory>, String> {
+            Ok(self
+                .0
+                .iter()
+                .filter(|a| {
+                    a.affected.iter().any(|e| {
+                        e.package.as_ref().is_some_and(|p| {
+                            &OsvEcosystem::parse(&p.ecosystem).0 == ecosystem
+                                && ecosystem.normalise_name(&p.name) == name
+                        })
+                    })
+                })
+                .cloned()
+                .collect())
+        }
+    }
+
+    fn advisory(id: &str, aliases: &[&str], name: &str, fixed: &str, vector: Option<&str>) -> Advisory {
+        let mut v = serde_json::json!({
+            "id": id, "modified": "2025-01-01T00:00:00Z", "aliases": aliases,
+            "summary": format!("{id} summary"),
+            "affected": [{"package": {"ecosystem": "crates.io", "name": name},
+                "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": fixed}]}]}],
+            "references": [{"type": "WEB", "url": format!("https://example.com/{id}")},
+                {"type": "ADVISORY", "url": format!("https://example.com/advisory/{id}")}]
+        });
+        if let Some(vector) = vector {
+            v["severity"] = serde_json::json!([{"type": "CVSS_V3", "score": vector}]);
+        }
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn crate_pkg(name: &str, version: &str, at: &str) -> Package {
+        Package::new(Ecosystem::Cargo, name, version, format!("pkg:cargo/{name}@{version}"), at, "cargo")
+    }
+
+    fn run(db: &Memory, inventory: &Inventory, ignore: &IgnoreList) -> (Vec<Finding>, Notes) {
+        let vex = VexSet::default();
+        let judgement = Judgement {
+            fail_on: FailOn::High,
+            distro_owned: DistroOwned::Distro,
+            vex: &vex,
+            ignore,
+            image_digest: None,
+        };
+        scan(inventory, db, &judgement).unwrap()
+    }
+
+    #[test]
+    fn aliases_merge_into_one_finding_with_the_native_id_and_the_worst_score() {
+        let db = Memory(vec![
+            // RustSec's record and GitHub's for the same bug, and a third sharing only the CVE.
+            advisory("RUSTSEC-2022-0013", &["CVE-2022-24713"], "regex", "1.5.5", None),
+            advisory("GHSA-m5pq-gvj9-9vr8", &["CVE-2022-24713"], "regex", "1.5.5",
+                Some("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H")),
+            advisory("CVE-2022-24713", &[], "regex", "1.5.6", None),
+            // An unrelated bug in the same package stays separate.
+            advisory("RUSTSEC-2099-0001", &[], "regex", "2.0.0", None),
+        ]);
+        let mut inventory = Inventory::default();
+        inventory.packages.push(crate_pkg("regex", "1.5.4", "/app/Cargo.lock"));
+        inventory.packages.push(crate_pkg("regex", "1.5.4", "/usr/local/bin/app"));
+        let ignore = IgnoreList::new(&[], date!(2026 - 01 - 01), "p").unwrap();
+        let (findings, notes) = run(&db, &inventory, &ignore);
+        assert_eq!(notes.packages_scanned, 1, "one package found twice");
+        assert_eq!(findings.len(), 2, "{findings:#?}");
+        let f = &findings[0];
+        assert_eq!(f.id, "RUSTSEC-2022-0013");
+        assert_eq!(f.aliases, ["CVE-2022-24713", "GHSA-m5pq-gvj9-9vr8"]);
+        assert_eq!(f.severity, Severity::High);
+        assert_eq!(f.cvss.as_ref().unwrap().score, 7.5);
+        assert_eq!(f.fixed_versions, ["1.5.5", "1.5.6"]);
+        assert_eq!(f.locations, ["/app/Cargo.lock", "/usr/local/bin/app"]);
+        assert!(f.blocking);
+        assert_eq!(f.summary.as_deref(), Some("RUSTSEC-2022-0013 summary"));
+        // The osv.dev page first, then the advisory references before the rest.
+        assert_eq!(f.references[0], "https://osv.dev/vulnerability/RUSTSEC-2022-0013");
+        assert_eq!(f.references[1], "https://example.com/advisory/RUSTSEC-2022-0013");
+        assert_eq!(findings[1].id, "RUSTSEC-2099-0001");
+        assert_eq!(findings[1].severity, Severity::Unknown);
+        assert!(!findings[1].blocking, "UNKNOWN is below fail-on high");
+    }
+
+    #[test]
+    fn ignores_waive_until_they_expire_and_unused_ones_are_listed() {
+        let db = Memory(vec![advisory("RUSTSEC-1", &["CVE-1"], "a", "2.0.0",
+            Some("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"))]);
+        let mut inventory = Inventory::default();
+        inventory.packages.push(crate_pkg("a", "1.0.0", "/Cargo.lock"));
+        let entry = |expires: &str, id: &str| crate::args::IgnoreEntry {
+            id: id.into(),
+            package: None,
+            reason: "accepted".into(),
+            expires: expires.into(),
+        };
+        let today = date!(2026 - 06 - 01);
+        let ignore = IgnoreList::new(&[entry("2026-06-01", "cve-1"), entry("2027-01-01", "CVE-404")], today, "p").unwrap();
+        let (findings, notes) = run(&db, &inventory, &ignore);
+        assert!(!findings[0].blocking);
+        assert_eq!(findings[0].waived_by.as_ref().unwrap().kind, "ignore");
+        assert_eq!(notes.unused_ignores, ["CVE-404 (accepted)"]);
+        let ignore = IgnoreList::new(&[entry("2026-05-31", "CVE-1")], today, "p").unwrap();
+        let (findings, notes) = run(&db, &inventory, &ignore);
+        assert!(findings[0].blocking);
+        assert!(findings[0].waived_by.is_none());
+        assert!(notes.expired_waivers[0].contains("expired on 2026-05-31"), "{notes:?}");
+        assert!(notes.unused_ignores.is_empty());
+    }
+
+    #[test]
+    fn unorderable_versions_are_noted_not_dropped() {
+        let mut bad = advisory("RUSTSEC-2", &[], "b", "1.0.0", None);
+        bad.affected[0].ranges[0].events[1] = proofline_vulndb::osv::Event::Fixed("one point oh".into());
+        let db = Memory(vec![bad]);
+        let mut inventory = Inventory::default();
+        inventory.packages.push(crate_pkg("b", "0.9.0", "/Cargo.lock"));
+        let ignore = IgnoreList::new(&[], date!(2026 - 01 - 01), "p").unwrap();
+        let (findings, notes) = run(&db, &inventory, &ignore);
+        assert!(findings.is_empty());
+        assert_eq!(notes.indeterminate.len(), 1);
+        assert!(notes.indeterminate[0].contains("RUSTSEC-2"), "{notes:?}");
+    }
+}
