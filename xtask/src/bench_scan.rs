@@ -311,6 +311,8 @@ pub fn run(args: &BenchScanArgs) -> Result<()> {
     let _ = writeln!(out, "| whole `proofline-scan --sbom` run (parse SBOM, scan, write 6 outputs) | {} |", ms(whole));
     let _ = writeln!(out, "| peak RSS of that run | {:.1} MiB |", rss as f64 / 1024.0);
 
+    flush(&mut out)?;
+
     // 2. The real advisories of fixtures/vulndb against the corpus images' packages.
     let fixture_db = work.join("fixtures-vulndb.idx");
     let real = proofline_vulndb::build(&[root.join("fixtures/vulndb")], &fixture_db, now)?;
@@ -357,6 +359,8 @@ pub fn run(args: &BenchScanArgs) -> Result<()> {
         );
     }
 
+    flush(&mut out)?;
+
     // 3. cargo-audit on its own input, Proofline on the same RustSec data.
     let _ = writeln!(out, "\n## cargo-audit on its own input (same RustSec advisories)");
     match cargo_audit(&root) {
@@ -368,13 +372,16 @@ pub fn run(args: &BenchScanArgs) -> Result<()> {
             bench_cargo_audit(&root, &work, &scan_bin, &audit, args.runs, now, &mut out)?;
         }
     }
-    println_out(&out)
+    flush(&mut out)
 }
 
-fn println_out(text: &str) -> Result<()> {
+/// Prints what has been measured so far (a later failure keeps the earlier figures).
+fn flush(text: &mut String) -> Result<()> {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(text.as_bytes())?;
+    stdout.flush()?;
+    text.clear();
     Ok(())
 }
 
@@ -405,20 +412,13 @@ fn bench_cargo_audit(
     now: OffsetDateTime,
     out: &mut String,
 ) -> Result<()> {
-    // cargo-audit reads RustSec's main-branch format, and wants a git repository.
-    let db = work.join("rustsec-main");
+    // cargo-audit reads RustSec's main-branch Markdown: all 1,206 advisories of the OSV branch
+    // rendered back into it (fixtures/vulndb-rustsec holds only the 9 of our crates), so both
+    // tools load the same database.
+    let db = work.join("rustsec-main-full");
     let _ = std::fs::remove_dir_all(&db);
-    copy_dir(&root.join("fixtures/vulndb-rustsec"), &db)?;
-    for args in [
-        vec!["init", "-q"],
-        vec!["add", "-A"],
-        vec!["-c", "user.name=bench", "-c", "user.email=bench@example.com", "commit", "-q", "-m", "rustsec"],
-    ] {
-        let status = Command::new("git").args(&args).current_dir(&db).status()?;
-        if !status.success() {
-            bail!("git {} in {} failed", args.join(" "), db.display());
-        }
-    }
+    let rendered = render_rustsec_main(&root.join("fixtures/vulndb/rustsec-osv/crates"), &db)?;
+    let _ = writeln!(out, "RustSec database: {rendered} advisories, as Markdown for cargo-audit and as an index for Proofline.\n");
     let osv_db = work.join("rustsec-osv.idx");
     proofline_vulndb::build(&[root.join("fixtures/vulndb/rustsec-osv")], &osv_db, now)?;
     let lock = root.join("fixtures/sbom/peer/rust-app.Cargo.lock");
@@ -436,12 +436,12 @@ fn bench_cargo_audit(
     let cases: [(&str, Vec<String>, PathBuf); 2] = [
         (
             "Cargo.lock (16 crates)",
-            vec![audit_s.into(), "audit".into(), "--db".into(), db_s.into(), "--no-fetch".into(), "--stale".into(), "--json".into(), "--file".into(), lock_dir.join("Cargo.lock").display().to_string()],
+            vec![audit_s.into(), "audit".into(), "--db".into(), db_s.into(), "--no-fetch".into(), "--stale".into(), "--no-yanked".into(), "--json".into(), "--file".into(), lock_dir.join("Cargo.lock").display().to_string()],
             lock_image,
         ),
         (
             "cargo-auditable binary",
-            vec![audit_s.into(), "audit".into(), "bin".into(), "--db".into(), db_s.into(), "--no-fetch".into(), "--stale".into(), "--json".into(), binary.display().to_string()],
+            vec![audit_s.into(), "audit".into(), "--db".into(), db_s.into(), "--no-fetch".into(), "--stale".into(), "--no-yanked".into(), "--json".into(), "bin".into(), binary.display().to_string()],
             bin_image,
         ),
     ];
@@ -477,6 +477,82 @@ fn bench_cargo_audit(
         );
     }
     Ok(())
+}
+
+/// RustSec's OSV records rendered into its main-branch format (`crates/<crate>/<id>.md`, TOML
+/// front matter): the ranges become `patched`/`unaffected` requirements, as RustSec's own
+/// OSV export derives them the other way.
+fn render_rustsec_main(osv_dir: &Path, out: &Path) -> Result<usize> {
+    let mut count = 0;
+    for entry in std::fs::read_dir(osv_dir).with_context(|| format!("reading {}", osv_dir.display()))? {
+        let path = entry?.path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path)?)?;
+        let Some(affected) = v["affected"].get(0) else { continue };
+        let name = affected["package"]["name"].as_str().unwrap_or_default();
+        let id = v["id"].as_str().unwrap_or_default();
+        if name.is_empty() || id.is_empty() {
+            continue;
+        }
+        let quote = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
+        let list = |items: &[String]| format!("[{}]", items.iter().map(|i| quote(i)).collect::<Vec<_>>().join(", "));
+        let mut toml = format!("[advisory]\nid = {}\npackage = {}\n", quote(id), quote(name));
+        let date = v["published"].as_str().unwrap_or("2020-01-01").get(..10).unwrap_or("2020-01-01").to_string();
+        toml.push_str(&format!("date = {}\n", quote(&date)));
+        if let Some(url) = v["references"].as_array().and_then(|r| r.iter().find_map(|r| r["url"].as_str())) {
+            toml.push_str(&format!("url = {}\n", quote(url)));
+        }
+        let aliases: Vec<String> = v["aliases"].as_array().into_iter().flatten().filter_map(|a| a.as_str().map(str::to_string)).collect();
+        if !aliases.is_empty() {
+            toml.push_str(&format!("aliases = {}\n", list(&aliases)));
+        }
+        if let Some(info) = affected["database_specific"]["informational"].as_str() {
+            toml.push_str(&format!("informational = {}\n", quote(info)));
+        }
+        if let Some(cvss) = v["severity"].as_array().and_then(|s| s.iter().find_map(|s| s["score"].as_str().filter(|x| x.starts_with("CVSS:3.")))) {
+            toml.push_str(&format!("cvss = {}\n", quote(cvss)));
+        }
+        // Ranges: [introduced, fixed) intervals in order.
+        let mut patched = Vec::new();
+        let mut unaffected = Vec::new();
+        for range in affected["ranges"].as_array().into_iter().flatten() {
+            let events: Vec<(String, String)> = range["events"].as_array().into_iter().flatten()
+                .filter_map(|e| e.as_object()?.iter().next().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())))
+                .collect();
+            let introduced: Vec<&String> = events.iter().filter(|(k, _)| k == "introduced").map(|(_, v)| v).collect();
+            if let Some(first) = introduced.first()
+                && first.as_str() != "0"
+                && first.as_str() != "0.0.0-0"
+            {
+                unaffected.push(format!("< {first}"));
+            }
+            for (i, (kind, version)) in events.iter().enumerate() {
+                let next_introduced = events.iter().skip(i + 1).find(|(k, _)| k == "introduced").map(|(_, v)| v);
+                let bound = match kind.as_str() {
+                    "fixed" => format!(">= {version}"),
+                    "last_affected" => format!("> {version}"),
+                    _ => continue,
+                };
+                patched.push(match next_introduced {
+                    Some(next) => format!("{bound}, < {next}"),
+                    None => bound,
+                });
+            }
+        }
+        toml.push_str(&format!("\n[versions]\npatched = {}\n", list(&patched)));
+        if !unaffected.is_empty() {
+            toml.push_str(&format!("unaffected = {}\n", list(&unaffected)));
+        }
+        let title = v["summary"].as_str().unwrap_or(id);
+        let details = v["details"].as_str().unwrap_or("");
+        let dir = out.join("crates").join(name);
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join(format!("{id}.md")), format!("```toml\n{toml}```\n\n# {title}\n\n{details}\n"))?;
+        count += 1;
+    }
+    Ok(count)
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {
