@@ -1,5 +1,5 @@
 //! The scan's output documents rendered from hand-built reports: snapshots of each, the
-//! official SARIF 2.1.0 and OpenVEX 0.2.0 schemas, GitLab's documented report shape, the
+//! official SARIF 2.1.0, OpenVEX 0.2.0 and GitLab container-scanning 15.2.4 schemas, the
 //! waiver semantics of each format, escaping of hostile advisory text, and GitHub's limits.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 #[path = "outputs/fixture.rs"]
 mod fixture;
 
-use fixture::{DIGEST, findings, report, report_with};
+use fixture::{DIGEST, findings, notes, report, report_with};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -70,6 +70,21 @@ fn openvex_errors(doc: &Value) -> Vec<String> {
         &read_json(repo().join("fixtures/schemas/openvex/openvex_json_schema.json")),
         doc,
     )
+}
+
+/// GitLab's container-scanning report schema as vendored (self-contained: every `$ref` is
+/// internal), checked to be the release the report declares.
+fn gitlab_schema() -> Value {
+    let schema = read_json(
+        repo()
+            .join("fixtures/schemas/gitlab-security-reports/container-scanning-report-format.json"),
+    );
+    assert_eq!(schema["self"]["version"], output::GITLAB_SCHEMA_VERSION);
+    schema
+}
+
+fn gitlab_errors(doc: &Value) -> Vec<String> {
+    errors(&gitlab_schema(), doc)
 }
 
 // ---------------------------------------------------------------- snapshots
@@ -142,7 +157,14 @@ fn vulns_statement_follows_the_predicate_spec() {
     );
     // Unknown severity: no invented score.
     assert_eq!(result[2]["severity"].as_array().unwrap().len(), 1);
-    assert!(st["predicate"]["metadata"]["scanStartedOn"].is_string());
+    assert_eq!(
+        st["predicate"]["metadata"]["scanStartedOn"],
+        "2026-01-31T13:00:00+01:00"
+    );
+    assert_eq!(
+        st["predicate"]["metadata"]["scanFinishedOn"],
+        "2026-01-31T13:02:30+01:00"
+    );
     // A bare hex digest is accepted; anything else is an error naming it.
     let bare = vulns_statement(&report(), DIGEST.trim_start_matches("sha256:")).unwrap();
     assert_eq!(bare["subject"], st["subject"]);
@@ -358,6 +380,64 @@ fn sarif_caps_locations_per_result() {
 // ---------------------------------------------------------------- GitLab
 
 #[test]
+fn gitlab_validates_against_the_official_schema() {
+    let errs = gitlab_errors(&gitlab(&report()).unwrap());
+    assert!(errs.is_empty(), "{errs:#?}");
+    let errs = gitlab_errors(&gitlab(&report_with(vec![])).unwrap());
+    assert!(errs.is_empty(), "{errs:#?}");
+    // Hostile or degenerate input still gives a valid report: empty ids and aliases, an
+    // empty ecosystem and image name, overlong text, no usable reference, no digest.
+    let mut f = findings().remove(7);
+    f.id = String::new();
+    f.aliases = vec![String::new(), " ".into()];
+    f.package.ecosystem = String::new();
+    f.package.name = "n".repeat(400);
+    f.summary = Some("x".repeat(2_000_000));
+    f.fixed_versions = vec!["9".repeat(8_000)];
+    f.references = vec!["ftp:/nope".into()];
+    let mut hostile = report_with(vec![f]);
+    hostile.subject.name = String::new();
+    hostile.subject.digest = None;
+    let doc = gitlab(&hostile).unwrap();
+    let errs = gitlab_errors(&doc);
+    assert!(errs.is_empty(), "{errs:#?}");
+    let vuln = &doc["vulnerabilities"][0];
+    assert_eq!(vuln["identifiers"].as_array().unwrap().len(), 1);
+    assert_eq!(vuln["identifiers"][0]["value"], vuln["id"]);
+    assert_eq!(vuln["location"]["operating_system"], "unknown");
+}
+
+#[test]
+fn gitlab_schema_rejects_a_broken_report() {
+    let mut broken = gitlab(&report()).unwrap();
+    broken["scan"].as_object_mut().unwrap().remove("end_time");
+    broken["scan"]["start_time"] = json!("2026-01-31T12:00:00Z");
+    broken["vulnerabilities"][0]["severity"] = json!("Severe");
+    broken["vulnerabilities"][1]["identifiers"] = json!([]);
+    broken["vulnerabilities"][2]["location"]
+        .as_object_mut()
+        .unwrap()
+        .remove("image");
+    let errs = gitlab_errors(&broken);
+    for path in [
+        "/scan:",
+        "/scan/start_time:",
+        "/vulnerabilities/0/severity:",
+        "/vulnerabilities/1/identifiers:",
+        "/vulnerabilities/2/location:",
+    ] {
+        assert!(
+            errs.iter().any(|e| e.starts_with(path)),
+            "{path}: {errs:#?}"
+        );
+    }
+    // An unsupported version string is refused too.
+    let mut bad_version = gitlab(&report()).unwrap();
+    bad_version["version"] = json!("15.2");
+    assert!(!gitlab_errors(&bad_version).is_empty());
+}
+
+#[test]
 fn gitlab_report_has_the_container_scanning_shape() {
     let doc = gitlab(&report()).unwrap();
     assert_eq!(doc["version"], output::GITLAB_SCHEMA_VERSION);
@@ -366,7 +446,7 @@ fn gitlab_report_has_the_container_scanning_shape() {
     assert_eq!(scan["status"], "success");
     // The schema's time pattern: UTC, no zone suffix (the report's +01:00 converted).
     assert_eq!(scan["start_time"], "2026-01-31T12:00:00");
-    assert_eq!(scan["end_time"], "2026-01-31T12:00:00");
+    assert_eq!(scan["end_time"], "2026-01-31T12:02:30");
     for tool in [&scan["analyzer"], &scan["scanner"]] {
         for field in ["id", "name", "version"] {
             assert!(tool[field].is_string(), "{field}");
@@ -437,6 +517,9 @@ fn gitlab_report_has_the_container_scanning_shape() {
     let mut bad = report();
     bad.scanned_at = "yesterday".into();
     assert!(matches!(gitlab(&bad), Err(OutputError::BadTime(t)) if t == "yesterday"));
+    let mut bad = report();
+    bad.finished_at = "2026-01-31 12:02".into();
+    assert!(matches!(gitlab(&bad), Err(OutputError::BadTime(t)) if t == "2026-01-31 12:02"));
 }
 
 // ---------------------------------------------------------------- OpenVEX
@@ -608,6 +691,63 @@ fn summary_empty_state_is_honest() {
     assert!(md.contains("No known vulnerabilities in the 412 packages scanned."));
     assert!(md.contains("123456 advisories"));
     assert!(!md.contains("###"));
+    // Notes are said even when nothing was found.
+    let mut with_notes = report_with(vec![]);
+    with_notes.notes = notes();
+    with_notes.notes.expired_waivers.clear();
+    let md = summary_markdown(&with_notes);
+    assert!(md.contains("No known vulnerabilities"));
+    assert!(md.contains("### Notes"), "{md}");
+    assert!(!md.contains("### Expired waivers"), "{md}");
+    assert!(
+        md.contains("- 1 advisory match could not be decided"),
+        "{md}"
+    );
+}
+
+#[test]
+fn summary_reports_the_scans_notes() {
+    let md = summary_markdown(&report());
+    assert!(
+        md.contains("from 2026-01-31T13:00:00+01:00 to 2026-01-31T13:02:30+01:00"),
+        "{md}"
+    );
+    let expired = md.find("### Expired waivers (1)").unwrap();
+    let notes_at = md.find("### Notes").unwrap();
+    assert!(md.find("### Waived (3)").unwrap() < expired && expired < notes_at);
+    assert!(
+        md.contains(
+            "- PYSEC-2024-0001 in examplelib\\@1.2.0: the ignore entry expired on 2026-01-15 and no longer waives it \\(waiting for the upstream fix\\)"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains("- 1 advisory match could not be decided"),
+        "{md}"
+    );
+    assert!(
+        md.contains("- 3 language packages installed by a distribution package were judged"),
+        "{md}"
+    );
+    assert!(
+        md.contains("- 1 ignore entry of proofline.yaml named no finding"),
+        "{md}"
+    );
+    // The unused entry's text is escaped like any other.
+    assert!(!md.contains("<b>") && !md.contains("](javascript"), "{md}");
+    assert!(md.contains("&lt;b&gt;old&lt;/b&gt;"), "{md}");
+    // No notes, no sections.
+    let quiet = summary_markdown(&report_with(findings()));
+    assert!(!quiet.contains("### Notes") && !quiet.contains("### Expired"));
+    // Long lists are cut, saying how many more there are.
+    let mut many = report();
+    many.notes.unused_ignores = (0..45).map(|i| format!("CVE-2020-{i:04} (old)")).collect();
+    many.notes.distro_owned_skipped = 1;
+    let md = summary_markdown(&many);
+    assert!(md.contains("  - CVE-2020-0019 \\(old\\)"), "{md}");
+    assert!(!md.contains("CVE-2020-0020"), "{md}");
+    assert!(md.contains("  - and 25 more (see report.json)"), "{md}");
+    assert!(md.contains("- 1 language package installed by a distribution package was judged"));
 }
 
 #[test]

@@ -1,5 +1,6 @@
-//! GitLab's container-scanning report (security report schema 15.x), for
-//! `artifacts:reports:container_scanning`: one vulnerability per finding.
+//! GitLab's container-scanning report (security-report-schemas 15.2.4, vendored under
+//! `fixtures/schemas/gitlab-security-reports/`), for `artifacts:reports:container_scanning`:
+//! one vulnerability per finding.
 
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -12,18 +13,20 @@ use super::{
 };
 use crate::report::{Finding, Report};
 
-/// The security-report-schemas release the report declares.
-pub const GITLAB_SCHEMA_VERSION: &str = "15.0.6";
+/// The security-report-schemas release the report declares (the schema's `self.version`).
+pub const GITLAB_SCHEMA_VERSION: &str = "15.2.4";
 
 /// The schema's length limits (characters) on the fields we fill from advisory text.
 const MAX_NAME: usize = 255;
 const MAX_DESCRIPTION: usize = 1_048_576;
 const MAX_SOLUTION: usize = 7_000;
 
-/// The container-scanning report of `report`. The scan's start and end are the report's scan
-/// time (the report keeps one), in UTC as the schema's `YYYY-MM-DDTHH:MM:SS`.
+/// The container-scanning report of `report`. The scan's start and end are the report's
+/// `scanned_at` and `finished_at`, in UTC as the schema's `YYYY-MM-DDTHH:MM:SS`; either not
+/// being RFC 3339 is [`OutputError::BadTime`].
 pub fn gitlab(report: &Report) -> Result<Value, OutputError> {
-    let time = gitlab_time(&report.scanned_at)?;
+    let start_time = gitlab_time(&report.scanned_at)?;
+    let end_time = gitlab_time(&report.finished_at)?;
     let tool = json!({
         "id": "proofline-scan",
         "name": "Proofline scan",
@@ -47,8 +50,8 @@ pub fn gitlab(report: &Report) -> Result<Value, OutputError> {
             "analyzer": tool_with_url,
             "scanner": tool_with_url,
             "type": "container_scanning",
-            "start_time": time,
-            "end_time": time,
+            "start_time": start_time,
+            "end_time": end_time,
             "status": "success",
         },
         "vulnerabilities": vulnerabilities,
@@ -130,14 +133,17 @@ fn vulnerability(report: &Report, finding: &Finding) -> Value {
             finding.id, finding.package.name, finding.package.version
         )
     });
-    let mut identifiers = vec![identifier(&finding.id)];
-    identifiers.extend(
-        finding
-            .aliases
-            .iter()
-            .filter(|a| *a != &finding.id)
-            .map(|a| identifier(a)),
-    );
+    // The schema wants at least one identifier and no empty name or value: advisory ids are
+    // untrusted, so empty ones are dropped and the finding's own id stands in if none is left.
+    let mut identifiers: Vec<Value> = std::iter::once(&finding.id)
+        .chain(finding.aliases.iter().filter(|a| *a != &finding.id))
+        .filter(|id| !id.trim().is_empty())
+        .map(|id| identifier(id))
+        .collect();
+    let uuid = finding_uuid(finding);
+    if identifiers.is_empty() {
+        identifiers.push(json!({ "type": "proofline", "name": uuid, "value": uuid }));
+    }
     let links: Vec<Value> = finding
         .references
         .iter()
@@ -150,8 +156,11 @@ fn vulnerability(report: &Report, finding: &Finding) -> Value {
         }
         _ => report.subject.name.clone(),
     };
+    // Both are required non-empty by the schema.
+    let image = non_empty(image, "unknown image");
+    let operating_system = non_empty(finding.package.ecosystem.clone(), "unknown");
     let mut vuln = Map::new();
-    vuln.insert("id".into(), json!(finding_uuid(finding)));
+    vuln.insert("id".into(), json!(uuid));
     vuln.insert("name".into(), json!(name));
     vuln.insert(
         "description".into(),
@@ -169,7 +178,7 @@ fn vulnerability(report: &Report, finding: &Finding) -> Value {
                 "package": { "name": finding.package.name },
                 "version": finding.package.version,
             },
-            "operating_system": finding.package.ecosystem,
+            "operating_system": operating_system,
             "image": image,
         }),
     );
@@ -195,6 +204,14 @@ fn vulnerability(report: &Report, finding: &Finding) -> Value {
         );
     }
     Value::Object(vuln)
+}
+
+fn non_empty(text: String, otherwise: &str) -> String {
+    if text.trim().is_empty() {
+        otherwise.to_string()
+    } else {
+        text
+    }
 }
 
 fn capitalise(text: &str) -> String {

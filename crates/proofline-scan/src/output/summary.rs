@@ -1,10 +1,12 @@
 //! The scan as a Markdown page for a CI job summary or a pull request: counts by severity,
-//! what blocks first (with the version to upgrade to), then the rest, then what was waived.
+//! what blocks first (with the version to upgrade to), then the rest, then what was waived,
+//! then what the scan noticed besides (expired or unused waivers, matches it could not decide).
 
 use std::fmt::Write as _;
 
 use super::{by_priority, severity_title};
 use crate::report::{Finding, Report, Severity};
+use crate::scan::Notes;
 
 const SEVERITIES: [Severity; 5] = [
     Severity::Critical,
@@ -16,6 +18,10 @@ const SEVERITIES: [Severity; 5] = [
 
 /// Advisory summaries longer than this are cut in the page.
 const MAX_SUMMARY: usize = 300;
+
+/// At most this many entries of a note list (expired waivers, unused ignore entries) are shown;
+/// report.json holds them all.
+const MAX_NOTES: usize = 20;
 
 /// The Markdown summary of `report`. Every string that comes from an advisory, a package or
 /// a waiver is escaped: it can neither format the page nor inject HTML.
@@ -32,7 +38,7 @@ pub fn summary_markdown(report: &Report) -> String {
     }
     let _ = writeln!(
         out,
-        "Database: {} {} built {} ({:.1} days old, {} advisories). Scanned {} packages at {}; the gate fails on {}.",
+        "Database: {} {} built {} ({:.1} days old, {} advisories). Scanned {} packages from {} to {}; the gate fails on {}.",
         escape_markdown(&report.database.kind),
         escape_markdown(&report.database.path),
         escape_markdown(&report.database.built),
@@ -40,6 +46,7 @@ pub fn summary_markdown(report: &Report) -> String {
         report.database.advisories,
         report.packages_scanned,
         escape_markdown(&report.scanned_at),
+        escape_markdown(&report.finished_at),
         escape_markdown(&report.fail_on),
     );
     out.push('\n');
@@ -49,6 +56,7 @@ pub fn summary_markdown(report: &Report) -> String {
             "No known vulnerabilities in the {} packages scanned.",
             report.packages_scanned
         );
+        notes(&mut out, &report.notes);
         return out;
     }
     out.push_str("| Severity | Findings | Blocking | Waived |\n| --- | ---: | ---: | ---: |\n");
@@ -98,7 +106,72 @@ pub fn summary_markdown(report: &Report) -> String {
     );
     section(&mut out, "Not blocking", &open, "None.");
     section(&mut out, "Waived", &waived, "None.");
+    notes(&mut out, &report.notes);
     out
+}
+
+/// What the scan learnt besides its findings, when it learnt anything: expired waivers get a
+/// section of their own (the findings they named block again), the rest one line each.
+fn notes(out: &mut String, notes: &Notes) {
+    if !notes.expired_waivers.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n### Expired waivers ({})\n",
+            notes.expired_waivers.len()
+        );
+        list(out, "", &notes.expired_waivers);
+    }
+    let indeterminate = notes.indeterminate.len();
+    let skipped = usize::try_from(notes.distro_owned_skipped).unwrap_or(usize::MAX);
+    let unused = notes.unused_ignores.len();
+    if indeterminate == 0 && skipped == 0 && unused == 0 {
+        return;
+    }
+    out.push_str("\n### Notes\n\n");
+    if indeterminate > 0 {
+        let _ = writeln!(
+            out,
+            "- {indeterminate} {} could not be decided (the package's version could not be ordered against the advisory's ranges); report.json lists {}.",
+            plural(indeterminate, "advisory match", "advisory matches"),
+            plural(indeterminate, "it", "them"),
+        );
+    }
+    if skipped > 0 {
+        let _ = writeln!(
+            out,
+            "- {skipped} {} installed by a distribution package {} judged through the distribution package, not on {} own.",
+            plural(skipped, "language package", "language packages"),
+            plural(skipped, "was", "were"),
+            plural(skipped, "its", "their"),
+        );
+    }
+    if unused > 0 {
+        let _ = writeln!(
+            out,
+            "- {unused} ignore {} of proofline.yaml named no finding (delete {} if stale):",
+            plural(unused, "entry", "entries"),
+            plural(unused, "it", "them"),
+        );
+        list(out, "  ", &notes.unused_ignores);
+    }
+}
+
+/// A bullet list of note entries (escaped), `indent` before each bullet, cut at [`MAX_NOTES`].
+fn list(out: &mut String, indent: &str, entries: &[String]) {
+    for entry in entries.iter().take(MAX_NOTES) {
+        let _ = writeln!(out, "{indent}- {}", escape_markdown(entry));
+    }
+    if entries.len() > MAX_NOTES {
+        let _ = writeln!(
+            out,
+            "{indent}- and {} more (see report.json)",
+            entries.len() - MAX_NOTES
+        );
+    }
+}
+
+fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
 }
 
 fn section(out: &mut String, title: &str, findings: &[&Finding], empty: &str) {

@@ -12,7 +12,7 @@ pub const VULNS_PREDICATE_TYPE: &str = "https://in-toto.io/attestation/vulns/v0.
 /// The in-toto Statement v1 whose subject is the scanned image (`report.subject.name` with
 /// `subject_digest`, `sha256:…` or bare hex) and whose predicate lists every finding.
 ///
-/// The report records one scan time, so `scanStartedOn` and `scanFinishedOn` are both it.
+/// `scanStartedOn` and `scanFinishedOn` are the report's `scanned_at` and `finished_at`.
 pub fn vulns_statement(report: &Report, subject_digest: &str) -> Result<Value, OutputError> {
     let hex = sha256_hex(subject_digest)
         .ok_or_else(|| OutputError::BadDigest(subject_digest.to_string()))?;
@@ -36,7 +36,7 @@ pub fn vulns_statement(report: &Report, subject_digest: &str) -> Result<Value, O
             },
             "metadata": {
                 "scanStartedOn": report.scanned_at,
-                "scanFinishedOn": report.scanned_at,
+                "scanFinishedOn": report.finished_at,
             }
         }
     }))

@@ -1,12 +1,14 @@
 //! The hand-built report the output tests render: eight findings covering every case the
 //! outputs distinguish (critical blocking with CVSS 3.1, high with CVSS 4.0, unknown severity,
 //! waived by VEX `not_affected`, by an ignore entry, fixed by VEX, no fix available, several
-//! locations, hostile advisory text).
+//! locations, hostile advisory text), and the scan's notes (an expired waiver, an undecidable
+//! match, skipped distribution-owned packages, an unused ignore entry with hostile text).
 
 use proofline_scan::report::{
     Cvss, DatabaseRef, DatabaseSource, Finding, PackageRef, Report, Scanner, Severity, Subject,
     Waiver,
 };
+use proofline_scan::scan::Notes;
 
 pub const DIGEST: &str = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 
@@ -236,11 +238,33 @@ pub fn report_with(findings: Vec<Finding>) -> Report {
         },
         fail_on: "critical".into(),
         scanned_at: "2026-01-31T13:00:00+01:00".into(),
+        finished_at: "2026-01-31T13:02:30+01:00".into(),
         packages_scanned: 412,
         findings,
+        notes: Notes::default(),
     }
 }
 
+/// Notes as the scan words them (src/scan.rs), one of each kind.
+pub fn notes() -> Notes {
+    Notes {
+        packages_scanned: 412,
+        distro_owned_skipped: 3,
+        no_ecosystem: [("generic".to_string(), 2)].into_iter().collect(),
+        indeterminate: vec![
+            "Debian:12 libbar@1:2.3~rc1-1: the version `1:2.3~rc1-1` could not be ordered".into(),
+        ],
+        expired_waivers: vec![
+            "PYSEC-2024-0001 in examplelib@1.2.0: the ignore entry expired on 2026-01-15 and no longer waives it (waiting for the upstream fix)".into(),
+        ],
+        unused_ignores: vec!["CVE-2019-0001 (<b>old</b> [ticket](javascript:alert(1)))".into()],
+        unreadable_vectors: vec![],
+    }
+}
+
+/// The eight findings with one note of each kind.
 pub fn report() -> Report {
-    report_with(findings())
+    let mut report = report_with(findings());
+    report.notes = notes();
+    report
 }
