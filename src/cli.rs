@@ -44,7 +44,7 @@ pub enum Command {
     /// OpenVEX outputs; `db build|update|info` manage the database.
     Scan(proofline_scan::ScanCommandLine),
     /// Run every stage that exists, in order, over one image and one evidence directory.
-    Pipeline(PipelineArgs),
+    Pipeline(Box<PipelineArgs>),
 }
 
 #[derive(Debug, Subcommand)]

@@ -150,14 +150,23 @@ fn pipeline_scans_the_recorded_sbom_and_refuses_a_changed_one() {
     // minimist 1.2.0: CVE-2021-44906 (critical, waived by fixtures/scan/app.openvex.json) and
     // CVE-2020-7598 (medium, not blocking).
     let ids: Vec<&str> = minimist.iter().map(|f| f["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["GHSA-xvch-5gv4-984h", "GHSA-vh95-rmgr-6w4m"], "{report:#}");
+    assert_eq!(
+        ids,
+        ["GHSA-xvch-5gv4-984h", "GHSA-vh95-rmgr-6w4m"],
+        "{report:#}"
+    );
     assert_eq!(minimist[0]["waived_by"]["kind"], "vex");
     assert_eq!(
         minimist[0]["waived_by"]["justification"],
         "vulnerable_code_cannot_be_controlled_by_adversary"
     );
     let v = proofline(&["evidence", "verify", "--evidence-dir", ev_arg]);
-    assert_eq!(v.status.code(), Some(0), "{}", String::from_utf8_lossy(&v.stdout));
+    assert_eq!(
+        v.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&v.stdout)
+    );
 
     // The SBOM changed after the sbom stage recorded it: the scan refuses it.
     let sbom = ev.join("sbom/sbom.cdx.json");
@@ -168,7 +177,11 @@ fn pipeline_scans_the_recorded_sbom_and_refuses_a_changed_one() {
     let o = proofline(&["scan", "--evidence-dir", ev_arg]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("sbom.cdx.json"), "{}", stderr(&o));
-    assert_eq!(std::fs::read(ev.join("scan/report.json")).unwrap(), before, "previous evidence kept");
+    assert_eq!(
+        std::fs::read(ev.join("scan/report.json")).unwrap(),
+        before,
+        "previous evidence kept"
+    );
 }
 
 #[test]

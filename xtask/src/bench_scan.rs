@@ -167,7 +167,14 @@ fn synthetic_inventory(packages: usize, advisories: usize) -> Inventory {
             (None, Ecosystem::Deb) => format!("pkg:deb/debian/{name}@{v}?distro=debian-12"),
             (None, _) => format!("pkg:{}/{name}@{v}", eco.purl_type()),
         };
-        inventory.packages.push(Package::new(*eco, purl_name, v, purl, format!("/bench/{i}"), "bench"));
+        inventory.packages.push(Package::new(
+            *eco,
+            purl_name,
+            v,
+            purl,
+            format!("/bench/{i}"),
+            "bench",
+        ));
     }
     inventory
 }
@@ -186,7 +193,11 @@ fn best_of<T>(runs: u32, mut f: impl FnMut() -> Result<T>) -> Result<(Duration, 
 }
 
 /// Opens `db` and scans `inventory`: (open time, match time, findings).
-fn load_and_match(db: &Path, inventory: &Inventory, runs: u32) -> Result<(Duration, Duration, usize)> {
+fn load_and_match(
+    db: &Path,
+    inventory: &Inventory,
+    runs: u32,
+) -> Result<(Duration, Duration, usize)> {
     let vex = VexSet::load(&[])?;
     let today = OffsetDateTime::now_utc().date();
     let ignore = IgnoreList::new(&[], today, "none")?;
@@ -264,7 +275,10 @@ pub fn run(args: &BenchScanArgs) -> Result<()> {
     let mut out = String::new();
 
     // 1. Synthetic: 200,000 advisories, a 1,000-package image.
-    eprintln!("building a synthetic database of {} advisories…", args.advisories);
+    eprintln!(
+        "building a synthetic database of {} advisories…",
+        args.advisories
+    );
     let advisories = synthetic_advisories(args.advisories)?;
     let synthetic_db = work.join(format!("synthetic-{}.idx", args.advisories));
     let start = Instant::now();
@@ -301,24 +315,63 @@ pub fn run(args: &BenchScanArgs) -> Result<()> {
         args.runs,
         &[0],
     )?;
-    let _ = writeln!(out, "\n## Synthetic: {} advisories, {} packages", summary.identity.advisories, args.packages);
+    let _ = writeln!(
+        out,
+        "\n## Synthetic: {} advisories, {} packages",
+        summary.identity.advisories, args.packages
+    );
     let _ = writeln!(out, "| measurement | value |\n|---|---:|");
-    let _ = writeln!(out, "| index build (once, `db build`) | {} |", ms(build_time));
-    let _ = writeln!(out, "| index size | {:.1} MiB |", summary.bytes as f64 / 1048576.0);
+    let _ = writeln!(
+        out,
+        "| index build (once, `db build`) | {} |",
+        ms(build_time)
+    );
+    let _ = writeln!(
+        out,
+        "| index size | {:.1} MiB |",
+        summary.bytes as f64 / 1048576.0
+    );
     let _ = writeln!(out, "| index load (open) | {} |", ms(open));
-    let _ = writeln!(out, "| match {} packages | {} ({findings} findings) |", args.packages, ms(matched));
-    let _ = writeln!(out, "| **load + match** (target < 100 ms) | **{}** |", ms(open + matched));
-    let _ = writeln!(out, "| whole `proofline-scan --sbom` run (parse SBOM, scan, write 6 outputs) | {} |", ms(whole));
-    let _ = writeln!(out, "| peak RSS of that run | {:.1} MiB |", rss as f64 / 1024.0);
+    let _ = writeln!(
+        out,
+        "| match {} packages | {} ({findings} findings) |",
+        args.packages,
+        ms(matched)
+    );
+    let _ = writeln!(
+        out,
+        "| **load + match** (target < 100 ms) | **{}** |",
+        ms(open + matched)
+    );
+    let _ = writeln!(
+        out,
+        "| whole `proofline-scan --sbom` run (parse SBOM, scan, write 6 outputs) | {} |",
+        ms(whole)
+    );
+    let _ = writeln!(
+        out,
+        "| peak RSS of that run | {:.1} MiB |",
+        rss as f64 / 1024.0
+    );
 
     flush(&mut out)?;
 
     // 2. The real advisories of fixtures/vulndb against the corpus images' packages.
     let fixture_db = work.join("fixtures-vulndb.idx");
     let real = proofline_vulndb::build(&[root.join("fixtures/vulndb")], &fixture_db, now)?;
-    let corpus = args.corpus_dir.clone().unwrap_or_else(|| root.join("target/bench/corpus"));
-    let _ = writeln!(out, "\n## fixtures/vulndb ({} advisories) against the corpus images", real.identity.advisories);
-    let _ = writeln!(out, "| image | packages | catalogue | load + match | findings | whole run | peak RSS |\n|---|---:|---:|---:|---:|---:|---:|");
+    let corpus = args
+        .corpus_dir
+        .clone()
+        .unwrap_or_else(|| root.join("target/bench/corpus"));
+    let _ = writeln!(
+        out,
+        "\n## fixtures/vulndb ({} advisories) against the corpus images",
+        real.identity.advisories
+    );
+    let _ = writeln!(
+        out,
+        "| image | packages | catalogue | load + match | findings | whole run | peak RSS |\n|---|---:|---:|---:|---:|---:|---:|"
+    );
     for name in ["debian-slim-like", "python-app", "node-app", "rust-app"] {
         let layout = corpus.join("oci").join(name);
         if !layout.join("index.json").exists() {
@@ -326,7 +379,10 @@ pub fn run(args: &BenchScanArgs) -> Result<()> {
             continue;
         }
         let reference = format!("oci:{}", layout.display());
-        let image = proofline_oci::Image::open(&reference.parse()?, &proofline_oci::OpenOptions::default())?;
+        let image = proofline_oci::Image::open(
+            &reference.parse()?,
+            &proofline_oci::OpenOptions::default(),
+        )?;
         let start = Instant::now();
         let inventory = proofline_sbom::catalog_image(&image, proofline_sbom::catalog::CATALOGERS)?;
         let catalogue = start.elapsed();
@@ -362,13 +418,22 @@ pub fn run(args: &BenchScanArgs) -> Result<()> {
     flush(&mut out)?;
 
     // 3. cargo-audit on its own input, Proofline on the same RustSec data.
-    let _ = writeln!(out, "\n## cargo-audit on its own input (same RustSec advisories)");
+    let _ = writeln!(
+        out,
+        "\n## cargo-audit on its own input (same RustSec advisories)"
+    );
     match cargo_audit(&root) {
         None => {
-            let _ = writeln!(out, "cargo-audit not found (scripts/crosscheck-scan.sh installs it into ~/.cache/proofline-peers): skipped");
+            let _ = writeln!(
+                out,
+                "cargo-audit not found (scripts/crosscheck-scan.sh installs it into ~/.cache/proofline-peers): skipped"
+            );
         }
         Some(audit) => {
-            let _ = writeln!(out, "| input | cargo-audit | proofline-scan | ratio |\n|---|---:|---:|---:|");
+            let _ = writeln!(
+                out,
+                "| input | cargo-audit | proofline-scan | ratio |\n|---|---:|---:|---:|"
+            );
             bench_cargo_audit(&root, &work, &scan_bin, &audit, args.runs, now, &mut out)?;
         }
     }
@@ -393,14 +458,21 @@ fn cargo_audit(root: &Path) -> Option<PathBuf> {
     if bin.exists() {
         return Some(bin);
     }
-    eprintln!("installing cargo-audit 0.22.2 (release) into {} once…", dir.display());
+    eprintln!(
+        "installing cargo-audit 0.22.2 (release) into {} once…",
+        dir.display()
+    );
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["install", "--locked", "--version", "=0.22.2", "--root"])
         .arg(&dir)
         .arg("cargo-audit")
         .status()
         .ok()?;
-    if status.success() { Some(bin) } else { which("cargo-audit").ok() }
+    if status.success() {
+        Some(bin)
+    } else {
+        which("cargo-audit").ok()
+    }
 }
 
 fn bench_cargo_audit(
@@ -418,7 +490,10 @@ fn bench_cargo_audit(
     let db = work.join("rustsec-main-full");
     let _ = std::fs::remove_dir_all(&db);
     let rendered = render_rustsec_main(&root.join("fixtures/vulndb/rustsec-osv/crates"), &db)?;
-    let _ = writeln!(out, "RustSec database: {rendered} advisories, as Markdown for cargo-audit and as an index for Proofline.\n");
+    let _ = writeln!(
+        out,
+        "RustSec database: {rendered} advisories, as Markdown for cargo-audit and as an index for Proofline.\n"
+    );
     let osv_db = work.join("rustsec-osv.idx");
     proofline_vulndb::build(&[root.join("fixtures/vulndb/rustsec-osv")], &osv_db, now)?;
     let lock = root.join("fixtures/sbom/peer/rust-app.Cargo.lock");
@@ -426,8 +501,18 @@ fn bench_cargo_audit(
     // One-layer images holding the same file, for Proofline.
     let lock_image = work.join("image-lock");
     let bin_image = work.join("image-bin");
-    write_image(&lock_image, "/app/Cargo.lock", &std::fs::read(&lock)?, 0o644)?;
-    write_image(&bin_image, "/usr/local/bin/rust-app", &std::fs::read(&binary)?, 0o755)?;
+    write_image(
+        &lock_image,
+        "/app/Cargo.lock",
+        &std::fs::read(&lock)?,
+        0o644,
+    )?;
+    write_image(
+        &bin_image,
+        "/usr/local/bin/rust-app",
+        &std::fs::read(&binary)?,
+        0o755,
+    )?;
     let lock_dir = work.join("lock-project");
     std::fs::create_dir_all(&lock_dir)?;
     std::fs::copy(&lock, lock_dir.join("Cargo.lock"))?;
@@ -436,12 +521,34 @@ fn bench_cargo_audit(
     let cases: [(&str, Vec<String>, PathBuf); 2] = [
         (
             "Cargo.lock (16 crates)",
-            vec![audit_s.into(), "audit".into(), "--db".into(), db_s.into(), "--no-fetch".into(), "--stale".into(), "--no-yanked".into(), "--json".into(), "--file".into(), lock_dir.join("Cargo.lock").display().to_string()],
+            vec![
+                audit_s.into(),
+                "audit".into(),
+                "--db".into(),
+                db_s.into(),
+                "--no-fetch".into(),
+                "--stale".into(),
+                "--no-yanked".into(),
+                "--json".into(),
+                "--file".into(),
+                lock_dir.join("Cargo.lock").display().to_string(),
+            ],
             lock_image,
         ),
         (
             "cargo-auditable binary",
-            vec![audit_s.into(), "audit".into(), "--db".into(), db_s.into(), "--no-fetch".into(), "--stale".into(), "--no-yanked".into(), "--json".into(), "bin".into(), binary.display().to_string()],
+            vec![
+                audit_s.into(),
+                "audit".into(),
+                "--db".into(),
+                db_s.into(),
+                "--no-fetch".into(),
+                "--stale".into(),
+                "--no-yanked".into(),
+                "--json".into(),
+                "bin".into(),
+                binary.display().to_string(),
+            ],
             bin_image,
         ),
     ];
@@ -484,44 +591,89 @@ fn bench_cargo_audit(
 /// OSV export derives them the other way.
 fn render_rustsec_main(osv_dir: &Path, out: &Path) -> Result<usize> {
     let mut count = 0;
-    for entry in std::fs::read_dir(osv_dir).with_context(|| format!("reading {}", osv_dir.display()))? {
+    for entry in
+        std::fs::read_dir(osv_dir).with_context(|| format!("reading {}", osv_dir.display()))?
+    {
         let path = entry?.path();
         if path.extension().is_none_or(|e| e != "json") {
             continue;
         }
         let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path)?)?;
-        let Some(affected) = v["affected"].get(0) else { continue };
+        let Some(affected) = v["affected"].get(0) else {
+            continue;
+        };
         let name = affected["package"]["name"].as_str().unwrap_or_default();
         let id = v["id"].as_str().unwrap_or_default();
         if name.is_empty() || id.is_empty() {
             continue;
         }
         let quote = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
-        let list = |items: &[String]| format!("[{}]", items.iter().map(|i| quote(i)).collect::<Vec<_>>().join(", "));
-        let mut toml = format!("[advisory]\nid = {}\npackage = {}\n", quote(id), quote(name));
-        let date = v["published"].as_str().unwrap_or("2020-01-01").get(..10).unwrap_or("2020-01-01").to_string();
+        let list = |items: &[String]| {
+            format!(
+                "[{}]",
+                items
+                    .iter()
+                    .map(|i| quote(i))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        let mut toml = format!(
+            "[advisory]\nid = {}\npackage = {}\n",
+            quote(id),
+            quote(name)
+        );
+        let date = v["published"]
+            .as_str()
+            .unwrap_or("2020-01-01")
+            .get(..10)
+            .unwrap_or("2020-01-01")
+            .to_string();
         toml.push_str(&format!("date = {}\n", quote(&date)));
-        if let Some(url) = v["references"].as_array().and_then(|r| r.iter().find_map(|r| r["url"].as_str())) {
+        if let Some(url) = v["references"]
+            .as_array()
+            .and_then(|r| r.iter().find_map(|r| r["url"].as_str()))
+        {
             toml.push_str(&format!("url = {}\n", quote(url)));
         }
-        let aliases: Vec<String> = v["aliases"].as_array().into_iter().flatten().filter_map(|a| a.as_str().map(str::to_string)).collect();
+        let aliases: Vec<String> = v["aliases"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a.as_str().map(str::to_string))
+            .collect();
         if !aliases.is_empty() {
             toml.push_str(&format!("aliases = {}\n", list(&aliases)));
         }
         if let Some(info) = affected["database_specific"]["informational"].as_str() {
             toml.push_str(&format!("informational = {}\n", quote(info)));
         }
-        if let Some(cvss) = v["severity"].as_array().and_then(|s| s.iter().find_map(|s| s["score"].as_str().filter(|x| x.starts_with("CVSS:3.")))) {
+        if let Some(cvss) = v["severity"].as_array().and_then(|s| {
+            s.iter()
+                .find_map(|s| s["score"].as_str().filter(|x| x.starts_with("CVSS:3.")))
+        }) {
             toml.push_str(&format!("cvss = {}\n", quote(cvss)));
         }
         // Ranges: [introduced, fixed) intervals in order.
         let mut patched = Vec::new();
         let mut unaffected = Vec::new();
         for range in affected["ranges"].as_array().into_iter().flatten() {
-            let events: Vec<(String, String)> = range["events"].as_array().into_iter().flatten()
-                .filter_map(|e| e.as_object()?.iter().next().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())))
+            let events: Vec<(String, String)> = range["events"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|e| {
+                    e.as_object()?
+                        .iter()
+                        .next()
+                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                })
                 .collect();
-            let introduced: Vec<&String> = events.iter().filter(|(k, _)| k == "introduced").map(|(_, v)| v).collect();
+            let introduced: Vec<&String> = events
+                .iter()
+                .filter(|(k, _)| k == "introduced")
+                .map(|(_, v)| v)
+                .collect();
             if let Some(first) = introduced.first()
                 && first.as_str() != "0"
                 && first.as_str() != "0.0.0-0"
@@ -529,7 +681,11 @@ fn render_rustsec_main(osv_dir: &Path, out: &Path) -> Result<usize> {
                 unaffected.push(format!("< {first}"));
             }
             for (i, (kind, version)) in events.iter().enumerate() {
-                let next_introduced = events.iter().skip(i + 1).find(|(k, _)| k == "introduced").map(|(_, v)| v);
+                let next_introduced = events
+                    .iter()
+                    .skip(i + 1)
+                    .find(|(k, _)| k == "introduced")
+                    .map(|(_, v)| v);
                 let bound = match kind.as_str() {
                     "fixed" => format!(">= {version}"),
                     "last_affected" => format!("> {version}"),
@@ -549,25 +705,13 @@ fn render_rustsec_main(osv_dir: &Path, out: &Path) -> Result<usize> {
         let details = v["details"].as_str().unwrap_or("");
         let dir = out.join("crates").join(name);
         std::fs::create_dir_all(&dir)?;
-        std::fs::write(dir.join(format!("{id}.md")), format!("```toml\n{toml}```\n\n# {title}\n\n{details}\n"))?;
+        std::fs::write(
+            dir.join(format!("{id}.md")),
+            format!("```toml\n{toml}```\n\n# {title}\n\n{details}\n"),
+        )?;
         count += 1;
     }
     Ok(count)
-}
-
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
-        let entry = entry?;
-        let path = entry.path();
-        let dest = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&path, &dest)?;
-        } else {
-            std::fs::copy(&path, &dest)?;
-        }
-    }
-    Ok(())
 }
 
 /// A one-layer OCI layout (tag `latest`) holding `bytes` at `path`.
@@ -614,6 +758,9 @@ fn write_image(layout: &Path, path: &str, bytes: &[u8], mode: u32) -> Result<()>
                 "annotations": {"org.opencontainers.image.ref.name": "latest"}}]
         }))?,
     )?;
-    std::fs::write(layout.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)?;
+    std::fs::write(
+        layout.join("oci-layout"),
+        br#"{"imageLayoutVersion":"1.0.0"}"#,
+    )?;
     Ok(())
 }

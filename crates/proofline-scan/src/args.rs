@@ -101,7 +101,12 @@ pub struct ScanSettings {
 
     /// OpenVEX 0.2.0 documents whose `not_affected` and `fixed` statements waive findings
     /// (repeat the flag, or separate with commas in the env var).
-    #[arg(long, env = "PROOFLINE_VEX", value_delimiter = ',', value_name = "FILE")]
+    #[arg(
+        long,
+        env = "PROOFLINE_VEX",
+        value_delimiter = ',',
+        value_name = "FILE"
+    )]
     pub vex: Vec<PathBuf>,
 
     /// Advisories for language packages installed by a distribution package: the
@@ -183,7 +188,10 @@ impl ScanPolicy {
                 .require_fresh_db
                 .or(section.require_fresh_db)
                 .unwrap_or(false),
-            fail_on: flags.fail_on.or(section.fail_on).unwrap_or(FailOn::Critical),
+            fail_on: flags
+                .fail_on
+                .or(section.fail_on)
+                .unwrap_or(FailOn::Critical),
             vex,
             match_distro_owned: flags
                 .match_distro_owned
@@ -246,7 +254,13 @@ pub struct ScanArgs {
 pub struct DbBuildArgs {
     /// OSV sources: directories of .json/.yaml advisories, OSV's per-ecosystem all.zip
     /// archives, or single advisory files (repeat the flag).
-    #[arg(long = "from", env = "PROOFLINE_DB_FROM", value_delimiter = ',', required = true, value_name = "DIR|ZIP|FILE")]
+    #[arg(
+        long = "from",
+        env = "PROOFLINE_DB_FROM",
+        value_delimiter = ',',
+        required = true,
+        value_name = "DIR|ZIP|FILE"
+    )]
     pub from: Vec<PathBuf>,
 
     /// The index to write (replaced atomically) [default: the scan's default --db].
@@ -272,7 +286,11 @@ pub struct DbUpdateArgs {
 
     /// OSV ecosystems to download (repeat, or commas in the env var) [default: PyPI, npm,
     /// crates.io, Go, Maven, Debian, Alpine, Ubuntu].
-    #[arg(long = "ecosystem", env = "PROOFLINE_DB_ECOSYSTEMS", value_delimiter = ',')]
+    #[arg(
+        long = "ecosystem",
+        env = "PROOFLINE_DB_ECOSYSTEMS",
+        value_delimiter = ','
+    )]
     pub ecosystems: Vec<String>,
 
     /// Where the downloaded archives and their ETags are kept between runs (cache this

@@ -47,11 +47,9 @@ impl OpenDatabase {
     /// The report's description of the database, its age measured at `now`.
     pub fn reference(&self, now: OffsetDateTime) -> DatabaseRef {
         let identity = self.db.identity();
-        let age_days = identity
-            .built_at()
-            .map_or(f64::INFINITY, |built| {
-                ((now - built).as_seconds_f64() / 86_400.0).max(0.0)
-            });
+        let age_days = identity.built_at().map_or(f64::INFINITY, |built| {
+            ((now - built).as_seconds_f64() / 86_400.0).max(0.0)
+        });
         DatabaseRef {
             path: self.db.path().display().to_string(),
             kind: self.kind.to_string(),
@@ -81,7 +79,11 @@ fn is_zip(path: &Path) -> bool {
 }
 
 impl AdvisorySource for OpenDatabase {
-    fn advisories_for(&self, ecosystem: &OsvEcosystem, name: &str) -> Result<Vec<Advisory>, String> {
+    fn advisories_for(
+        &self,
+        ecosystem: &OsvEcosystem,
+        name: &str,
+    ) -> Result<Vec<Advisory>, String> {
         self.db
             .advisories_for(ecosystem, name)
             .map_err(|e| e.to_string())

@@ -71,7 +71,11 @@ fn update(args: &DbUpdateArgs) -> anyhow::Result<Outcome> {
         tracing::info!(
             "{}: {} ({} bytes)",
             e.ecosystem,
-            if e.downloaded { "downloaded" } else { "unchanged (not downloaded again)" },
+            if e.downloaded {
+                "downloaded"
+            } else {
+                "unchanged (not downloaded again)"
+            },
             e.bytes
         );
     }

@@ -75,7 +75,10 @@ impl IgnoreList {
     pub fn decide(&self, ids: &[&str], package: &PackageRef) -> IgnoreDecision {
         let mut expired = None;
         for (entry, date) in &self.entries {
-            if !ids.iter().any(|id| id.eq_ignore_ascii_case(entry.id.trim())) {
+            if !ids
+                .iter()
+                .any(|id| id.eq_ignore_ascii_case(entry.id.trim()))
+            {
                 continue;
             }
             if let Some(p) = &entry.package
@@ -163,7 +166,10 @@ mod tests {
         )
         .unwrap();
         let ids = ["PYSEC-2023-192", "cve-2023-43804"];
-        assert!(matches!(list.decide(&ids, &pkg()), IgnoreDecision::Active(_)));
+        assert!(matches!(
+            list.decide(&ids, &pkg()),
+            IgnoreDecision::Active(_)
+        ));
         let list = IgnoreList::new(
             &[entry("CVE-2023-43804", None, "2026-11-26")],
             date!(2026 - 11 - 27),
@@ -210,7 +216,10 @@ mod tests {
             "p",
         )
         .unwrap();
-        assert!(matches!(list.decide(&["CVE-1"], &pkg()), IgnoreDecision::Active(_)));
+        assert!(matches!(
+            list.decide(&["CVE-1"], &pkg()),
+            IgnoreDecision::Active(_)
+        ));
         let used = vec!["CVE-1".to_string()];
         let unused: Vec<_> = list.unused(&used).map(|e| e.id.as_str()).collect();
         assert_eq!(unused, ["CVE-9"]);
@@ -230,6 +239,9 @@ mod tests {
         assert!(err.to_string().contains("no reason"), "{err}");
         e.reason = "r".into();
         e.id = "".into();
-        assert!(matches!(IgnoreList::new(&[e], today, "p"), Err(IgnoreError::NoId)));
+        assert!(matches!(
+            IgnoreList::new(&[e], today, "p"),
+            Err(IgnoreError::NoId)
+        ));
     }
 }

@@ -42,9 +42,7 @@ pub fn query_for(package: &Package, distro_owned: DistroOwned) -> Result<Query<'
         .map(|p| p.kind.clone())
         .unwrap_or_else(|| package.ecosystem.purl_type().to_string());
     let ecosystem = match package.ecosystem {
-        Ecosystem::Deb => {
-            OsvEcosystem::from_purl_type("deb", namespace.or(distro_id(distro)))
-        }
+        Ecosystem::Deb => OsvEcosystem::from_purl_type("deb", namespace.or(distro_id(distro))),
         Ecosystem::Apk => Some(OsvEcosystem::Alpine),
         Ecosystem::Rpm => rpm_ecosystem(namespace.or(distro_id(distro))),
         Ecosystem::Pypi => Some(OsvEcosystem::PyPI),
@@ -73,7 +71,10 @@ pub fn query_for(package: &Package, distro_owned: DistroOwned) -> Result<Query<'
         ),
         OsvEcosystem::Maven => (
             match namespace {
-                Some(group) => format!("{group}:{}", purl.as_ref().map_or(&package.name, |p| &p.name)),
+                Some(group) => format!(
+                    "{group}:{}",
+                    purl.as_ref().map_or(&package.name, |p| &p.name)
+                ),
                 None => package.name.clone(),
             },
             package.version.clone(),
@@ -163,8 +164,14 @@ mod tests {
 
     #[test]
     fn alpine_release_and_maven_names() {
-        assert_eq!(release_of(&OsvEcosystem::Alpine, "alpine-3.18.4").as_deref(), Some("v3.18"));
-        assert_eq!(release_of(&OsvEcosystem::Ubuntu, "ubuntu-22.04").as_deref(), Some("22.04"));
+        assert_eq!(
+            release_of(&OsvEcosystem::Alpine, "alpine-3.18.4").as_deref(),
+            Some("v3.18")
+        );
+        assert_eq!(
+            release_of(&OsvEcosystem::Ubuntu, "ubuntu-22.04").as_deref(),
+            Some("22.04")
+        );
         let p = Package::new(
             Ecosystem::Maven,
             "log4j-core",
@@ -196,6 +203,9 @@ mod tests {
         ));
         assert!(query_for(&p, DistroOwned::Upstream).is_ok());
         let g = Package::new(Ecosystem::Other, "x", "1", "pkg:generic/x@1", "/x", "file");
-        assert!(matches!(query_for(&g, DistroOwned::Distro), Err(Skip::NoEcosystem { .. })));
+        assert!(matches!(
+            query_for(&g, DistroOwned::Distro),
+            Err(Skip::NoEcosystem { .. })
+        ));
     }
 }

@@ -21,7 +21,8 @@ use crate::vex::VexSet;
 pub trait AdvisorySource {
     /// The advisories naming `name` (normalised) in `ecosystem`; an error names what could
     /// not be read.
-    fn advisories_for(&self, ecosystem: &OsvEcosystem, name: &str) -> Result<Vec<Advisory>, String>;
+    fn advisories_for(&self, ecosystem: &OsvEcosystem, name: &str)
+    -> Result<Vec<Advisory>, String>;
 }
 
 /// What the scan is judged by.
@@ -75,7 +76,12 @@ pub fn scan(
             Ok(query) => {
                 let key = (
                     query.target.ecosystem().to_string(),
-                    package.purl.split('?').next().unwrap_or_default().to_string(),
+                    package
+                        .purl
+                        .split('?')
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
                     query.target.key_name().to_string(),
                     query.target.version().to_string(),
                 );
@@ -101,7 +107,10 @@ pub fn scan(
     let mut used_ignores = Vec::new();
     for group in groups.values() {
         let target = &group.query.target;
-        let key = (target.ecosystem().to_string(), target.key_name().to_string());
+        let key = (
+            target.ecosystem().to_string(),
+            target.key_name().to_string(),
+        );
         if !cache.contains_key(&key) {
             let advisories = db.advisories_for(target.ecosystem(), target.key_name())?;
             cache.insert(key.clone(), advisories);
@@ -141,9 +150,12 @@ pub fn scan(
     Ok((findings, notes))
 }
 
+/// An advisory that affects a package, with the versions that fix it.
+type Hit<'a> = (&'a Advisory, Vec<String>);
+
 /// Advisories describing the same vulnerability (sharing an id or alias) as one group.
-fn merge_by_alias<'a>(hits: Vec<(&'a Advisory, Vec<String>)>) -> Vec<Vec<(&'a Advisory, Vec<String>)>> {
-    let mut groups: Vec<(BTreeSet<String>, Vec<(&Advisory, Vec<String>)>)> = Vec::new();
+fn merge_by_alias(hits: Vec<Hit<'_>>) -> Vec<Vec<Hit<'_>>> {
+    let mut groups: Vec<(BTreeSet<String>, Vec<Hit<'_>>)> = Vec::new();
     for (advisory, fixed) in hits {
         let ids: BTreeSet<String> = std::iter::once(&advisory.id)
             .chain(&advisory.aliases)
@@ -209,7 +221,11 @@ fn finding(
 
     let mut input = SeverityInput::default();
     for (a, _) in merged {
-        for s in a.severity.iter().chain(a.affected.iter().flat_map(|e| &e.severity)) {
+        for s in a
+            .severity
+            .iter()
+            .chain(a.affected.iter().flat_map(|e| &e.severity))
+        {
             match s.kind {
                 // Ubuntu's priority words (`high`, `medium`, …) are ratings, not vectors.
                 proofline_vulndb::osv::SeverityType::Ubuntu => input.ratings.push(s.score.as_str()),
@@ -221,9 +237,12 @@ fn finding(
         }
     }
     let decided = decide(&input);
-    notes
-        .unreadable_vectors
-        .extend(decided.unreadable.iter().map(|u| format!("{}: {u}", primary.id)));
+    notes.unreadable_vectors.extend(
+        decided
+            .unreadable
+            .iter()
+            .map(|u| format!("{}: {u}", primary.id)),
+    );
 
     let mut fixed: Vec<String> = Vec::new();
     for (_, f) in merged {
@@ -288,7 +307,12 @@ fn finding(
         .references
         .iter()
         .filter(|r| r.kind.eq_ignore_ascii_case("ADVISORY"))
-        .chain(primary.references.iter().filter(|r| !r.kind.eq_ignore_ascii_case("ADVISORY")))
+        .chain(
+            primary
+                .references
+                .iter()
+                .filter(|r| !r.kind.eq_ignore_ascii_case("ADVISORY")),
+        )
     {
         if references.len() >= 10 {
             break;
@@ -354,7 +378,11 @@ mod tests {
     struct Memory(Vec<Advisory>);
 
     impl AdvisorySource for Memory {
-        fn advisories_for(&self, ecosystem: &OsvEcosystem, name: &str) -> Result<Vec<Advisory>, String> {
+        fn advisories_for(
+            &self,
+            ecosystem: &OsvEcosystem,
+            name: &str,
+        ) -> Result<Vec<Advisory>, String> {
             Ok(self
                 .0
                 .iter()
@@ -371,7 +399,13 @@ mod tests {
         }
     }
 
-    fn advisory(id: &str, aliases: &[&str], name: &str, fixed: &str, vector: Option<&str>) -> Advisory {
+    fn advisory(
+        id: &str,
+        aliases: &[&str],
+        name: &str,
+        fixed: &str,
+        vector: Option<&str>,
+    ) -> Advisory {
         let mut v = serde_json::json!({
             "id": id, "modified": "2025-01-01T00:00:00Z", "aliases": aliases,
             "summary": format!("{id} summary"),
@@ -387,7 +421,14 @@ mod tests {
     }
 
     fn crate_pkg(name: &str, version: &str, at: &str) -> Package {
-        Package::new(Ecosystem::Cargo, name, version, format!("pkg:cargo/{name}@{version}"), at, "cargo")
+        Package::new(
+            Ecosystem::Cargo,
+            name,
+            version,
+            format!("pkg:cargo/{name}@{version}"),
+            at,
+            "cargo",
+        )
     }
 
     fn run(db: &Memory, inventory: &Inventory, ignore: &IgnoreList) -> (Vec<Finding>, Notes) {
@@ -406,16 +447,31 @@ mod tests {
     fn aliases_merge_into_one_finding_with_the_native_id_and_the_worst_score() {
         let db = Memory(vec![
             // RustSec's record and GitHub's for the same bug, and a third sharing only the CVE.
-            advisory("RUSTSEC-2022-0013", &["CVE-2022-24713"], "regex", "1.5.5", None),
-            advisory("GHSA-m5pq-gvj9-9vr8", &["CVE-2022-24713"], "regex", "1.5.5",
-                Some("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H")),
+            advisory(
+                "RUSTSEC-2022-0013",
+                &["CVE-2022-24713"],
+                "regex",
+                "1.5.5",
+                None,
+            ),
+            advisory(
+                "GHSA-m5pq-gvj9-9vr8",
+                &["CVE-2022-24713"],
+                "regex",
+                "1.5.5",
+                Some("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H"),
+            ),
             advisory("CVE-2022-24713", &[], "regex", "1.5.6", None),
             // An unrelated bug in the same package stays separate.
             advisory("RUSTSEC-2099-0001", &[], "regex", "2.0.0", None),
         ]);
         let mut inventory = Inventory::default();
-        inventory.packages.push(crate_pkg("regex", "1.5.4", "/app/Cargo.lock"));
-        inventory.packages.push(crate_pkg("regex", "1.5.4", "/usr/local/bin/app"));
+        inventory
+            .packages
+            .push(crate_pkg("regex", "1.5.4", "/app/Cargo.lock"));
+        inventory
+            .packages
+            .push(crate_pkg("regex", "1.5.4", "/usr/local/bin/app"));
         let ignore = IgnoreList::new(&[], date!(2026 - 01 - 01), "p").unwrap();
         let (findings, notes) = run(&db, &inventory, &ignore);
         assert_eq!(notes.packages_scanned, 1, "one package found twice");
@@ -430,8 +486,14 @@ mod tests {
         assert!(f.blocking);
         assert_eq!(f.summary.as_deref(), Some("RUSTSEC-2022-0013 summary"));
         // The osv.dev page first, then the advisory references before the rest.
-        assert_eq!(f.references[0], "https://osv.dev/vulnerability/RUSTSEC-2022-0013");
-        assert_eq!(f.references[1], "https://example.com/advisory/RUSTSEC-2022-0013");
+        assert_eq!(
+            f.references[0],
+            "https://osv.dev/vulnerability/RUSTSEC-2022-0013"
+        );
+        assert_eq!(
+            f.references[1],
+            "https://example.com/advisory/RUSTSEC-2022-0013"
+        );
         assert_eq!(findings[1].id, "RUSTSEC-2099-0001");
         assert_eq!(findings[1].severity, Severity::Unknown);
         assert!(!findings[1].blocking, "UNKNOWN is below fail-on high");
@@ -439,10 +501,17 @@ mod tests {
 
     #[test]
     fn ignores_waive_until_they_expire_and_unused_ones_are_listed() {
-        let db = Memory(vec![advisory("RUSTSEC-1", &["CVE-1"], "a", "2.0.0",
-            Some("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"))]);
+        let db = Memory(vec![advisory(
+            "RUSTSEC-1",
+            &["CVE-1"],
+            "a",
+            "2.0.0",
+            Some("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"),
+        )]);
         let mut inventory = Inventory::default();
-        inventory.packages.push(crate_pkg("a", "1.0.0", "/Cargo.lock"));
+        inventory
+            .packages
+            .push(crate_pkg("a", "1.0.0", "/Cargo.lock"));
         let entry = |expires: &str, id: &str| crate::args::IgnoreEntry {
             id: id.into(),
             package: None,
@@ -450,7 +519,12 @@ mod tests {
             expires: expires.into(),
         };
         let today = date!(2026 - 06 - 01);
-        let ignore = IgnoreList::new(&[entry("2026-06-01", "cve-1"), entry("2027-01-01", "CVE-404")], today, "p").unwrap();
+        let ignore = IgnoreList::new(
+            &[entry("2026-06-01", "cve-1"), entry("2027-01-01", "CVE-404")],
+            today,
+            "p",
+        )
+        .unwrap();
         let (findings, notes) = run(&db, &inventory, &ignore);
         assert!(!findings[0].blocking);
         assert_eq!(findings[0].waived_by.as_ref().unwrap().kind, "ignore");
@@ -459,17 +533,23 @@ mod tests {
         let (findings, notes) = run(&db, &inventory, &ignore);
         assert!(findings[0].blocking);
         assert!(findings[0].waived_by.is_none());
-        assert!(notes.expired_waivers[0].contains("expired on 2026-05-31"), "{notes:?}");
+        assert!(
+            notes.expired_waivers[0].contains("expired on 2026-05-31"),
+            "{notes:?}"
+        );
         assert!(notes.unused_ignores.is_empty());
     }
 
     #[test]
     fn unorderable_versions_are_noted_not_dropped() {
         let mut bad = advisory("RUSTSEC-2", &[], "b", "1.0.0", None);
-        bad.affected[0].ranges[0].events[1] = proofline_vulndb::osv::Event::Fixed("one point oh".into());
+        bad.affected[0].ranges[0].events[1] =
+            proofline_vulndb::osv::Event::Fixed("one point oh".into());
         let db = Memory(vec![bad]);
         let mut inventory = Inventory::default();
-        inventory.packages.push(crate_pkg("b", "0.9.0", "/Cargo.lock"));
+        inventory
+            .packages
+            .push(crate_pkg("b", "0.9.0", "/Cargo.lock"));
         let ignore = IgnoreList::new(&[], date!(2026 - 01 - 01), "p").unwrap();
         let (findings, notes) = run(&db, &inventory, &ignore);
         assert!(findings.is_empty());

@@ -101,7 +101,9 @@ fn score_vector(kind: &str, vector: &str) -> Result<Option<(u8, Cvss)>, String> 
     // Every base metric must be there: the parser fills a missing one with a default, and a
     // score from a half vector is a guess.
     let required: &[&str] = match rank {
-        4 => &["AV", "AC", "AT", "PR", "UI", "VC", "VI", "VA", "SC", "SI", "SA"],
+        4 => &[
+            "AV", "AC", "AT", "PR", "UI", "VC", "VI", "VA", "SC", "SI", "SA",
+        ],
         2 | 3 => &["AV", "AC", "PR", "UI", "S", "C", "I", "A"],
         _ => &["AV", "AC", "Au", "C", "I", "A"],
     };
@@ -127,7 +129,9 @@ fn score_vector(kind: &str, vector: &str) -> Result<Option<(u8, Cvss)>, String> 
             | (cvss::Cvss::CvssV20(_), 1)
     );
     if !matches_kind {
-        return Err(format!("an entry of type {kind} holds a different CVSS version"));
+        return Err(format!(
+            "an entry of type {kind} holds a different CVSS version"
+        ));
     }
     let score = parsed.score();
     if !score.is_finite() || !(0.0..=10.0).contains(&score) {
@@ -169,21 +173,12 @@ mod tests {
     #[test]
     fn v31_computed_not_trusted() {
         // CVE-2021-44228 (log4shell): 10.0 by NVD's vector.
-        let d = decide_vectors(&[(
-            "CVSS_V3",
-            "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H",
-        )]);
+        let d = decide_vectors(&[("CVSS_V3", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H")]);
         assert_eq!(d.severity, Severity::Critical);
         assert_eq!(d.cvss.unwrap().score, 10.0);
-        let d = decide_vectors(&[(
-            "CVSS_V3",
-            "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
-        )]);
+        let d = decide_vectors(&[("CVSS_V3", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H")]);
         assert_eq!(d.cvss.as_ref().unwrap().score, 9.8);
-        let d = decide_vectors(&[(
-            "CVSS_V3",
-            "CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:U/C:L/I:N/A:N",
-        )]);
+        let d = decide_vectors(&[("CVSS_V3", "CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:U/C:L/I:N/A:N")]);
         assert_eq!(d.cvss.as_ref().unwrap().score, 3.1);
         assert_eq!(d.severity, Severity::Low);
     }
@@ -249,6 +244,9 @@ mod tests {
             ratings: vec!["LOW", "CRITICAL", "bogus"],
         });
         assert_eq!(d.severity, Severity::Critical);
-        assert_eq!(decide(&SeverityInput::default()).severity, Severity::Unknown);
+        assert_eq!(
+            decide(&SeverityInput::default()).severity,
+            Severity::Unknown
+        );
     }
 }

@@ -20,10 +20,10 @@ use serde::Serialize;
 use crate::args::{ScanArgs, ScanPolicy, ScanSection};
 use crate::database::OpenDatabase;
 use crate::ignore::IgnoreList;
+use crate::output;
 use crate::report::{Report, Scanner, Subject};
 use crate::scan::{Judgement, Notes, counts, scan};
 use crate::vex::VexSet;
-use crate::output;
 
 /// The stage's name in the evidence directory.
 pub const STAGE: &str = "scan";
@@ -66,7 +66,10 @@ pub fn run(args: &ScanArgs, ci: &StageCi) -> anyhow::Result<Outcome> {
     let base = policy_file.path().and_then(Path::parent);
     let policy = ScanPolicy::resolve(&args.settings, section.as_ref(), base);
     let dir = EvidenceDir::open(&args.evidence_dir).with_context(|| {
-        format!("opening the evidence directory {}", args.evidence_dir.display())
+        format!(
+            "opening the evidence directory {}",
+            args.evidence_dir.display()
+        )
     })?;
     let input = match (&args.image, &args.sbom) {
         (Some(image), _) => Input::Image(image.clone()),
@@ -147,8 +150,9 @@ pub fn run_in(
         ignore: &ignore,
         image_digest: subject.digest.as_deref(),
     };
-    let (findings, notes) = scan(&inventory, &db, &judgement)
-        .map_err(|e| anyhow::anyhow!("reading the vulnerability database {}: {e}", database.path))?;
+    let (findings, notes) = scan(&inventory, &db, &judgement).map_err(|e| {
+        anyhow::anyhow!("reading the vulnerability database {}: {e}", database.path)
+    })?;
     let finished = Timestamp::now();
     let report = Report {
         subject: subject.clone(),
@@ -196,13 +200,16 @@ pub fn run_in(
     .with_count("blocking", blocking.len() as u64)
     .with_count(
         "waived",
-        report.findings.iter().filter(|f| f.waived_by.is_some()).count() as u64,
+        report
+            .findings
+            .iter()
+            .filter(|f| f.waived_by.is_some())
+            .count() as u64,
     )
     .with_count("indeterminate", notes.indeterminate.len() as u64)
     .with_count("expired-waivers", notes.expired_waivers.len() as u64);
     for (severity, (all, _, _)) in counts(&report.findings) {
-        record_findings =
-            record_findings.with_count(severity.as_str().to_ascii_lowercase(), all);
+        record_findings = record_findings.with_count(severity.as_str().to_ascii_lowercase(), all);
     }
     writer.set_findings(record_findings)?;
     log_notes(&notes);
@@ -215,15 +222,30 @@ pub fn run_in(
     ci.publish(
         &mut writer,
         &[
-            ("scan-result", if violation { "failed" } else { "passed" }.to_string()),
+            (
+                "scan-result",
+                if violation { "failed" } else { "passed" }.to_string(),
+            ),
             ("scan-findings", report.findings.len().to_string()),
             ("scan-blocking", blocking.len().to_string()),
             ("scan-critical", count(Severity::Critical).to_string()),
             ("scan-high", count(Severity::High).to_string()),
-            ("scan-report", stage_dir.join(REPORT_FILE).display().to_string()),
-            ("scan-sarif", stage_dir.join(SARIF_FILE).display().to_string()),
-            ("scan-gitlab-report", stage_dir.join(GITLAB_FILE).display().to_string()),
-            ("scan-openvex", stage_dir.join(OPENVEX_FILE).display().to_string()),
+            (
+                "scan-report",
+                stage_dir.join(REPORT_FILE).display().to_string(),
+            ),
+            (
+                "scan-sarif",
+                stage_dir.join(SARIF_FILE).display().to_string(),
+            ),
+            (
+                "scan-gitlab-report",
+                stage_dir.join(GITLAB_FILE).display().to_string(),
+            ),
+            (
+                "scan-openvex",
+                stage_dir.join(OPENVEX_FILE).display().to_string(),
+            ),
         ],
         &output::summary_markdown(&report),
     )?;
@@ -236,16 +258,25 @@ pub fn run_in(
         blocking.len(),
         policy.fail_on.as_str()
     );
-    Ok(if violation { Outcome::Violation } else { Outcome::Passed })
+    Ok(if violation {
+        Outcome::Violation
+    } else {
+        Outcome::Passed
+    })
 }
 
-/// The packages to scan and their subject; for the evidence directory's SBOM, the artifact
-/// to consume (read once the stage has begun, so it is re-hashed against its record).
-fn packages(
-    dir: &EvidenceDir,
-    input: &Input,
-    opts: &OpenOptions,
-) -> anyhow::Result<(Option<Inventory>, Subject, Option<&'static str>, Option<String>)> {
+/// The inventory (none yet when it is the evidence directory's SBOM), the subject, the SBOM
+/// artifact to consume (read once the stage has begun, so it is re-hashed against its record),
+/// and the digest of an SBOM file given with --sbom.
+type Packages = (
+    Option<Inventory>,
+    Subject,
+    Option<&'static str>,
+    Option<String>,
+);
+
+/// The packages to scan and their subject.
+fn packages(dir: &EvidenceDir, input: &Input, opts: &OpenOptions) -> anyhow::Result<Packages> {
     match input {
         Input::Image(reference) => {
             let (inventory, subject) = catalog(reference, opts)?;
@@ -312,7 +343,10 @@ fn catalog(reference: &str, opts: &OpenOptions) -> anyhow::Result<(Inventory, Su
 fn read_bounded(path: &Path) -> anyhow::Result<Vec<u8>> {
     use std::io::Read;
     let file = std::fs::File::open(path).with_context(|| {
-        format!("opening the SBOM {}: check the path given to --sbom", path.display())
+        format!(
+            "opening the SBOM {}: check the path given to --sbom",
+            path.display()
+        )
     })?;
     let mut bytes = Vec::new();
     let limit = proofline_sbom::convert::MAX_BYTES as u64;
@@ -349,7 +383,10 @@ fn log_notes(notes: &Notes) {
         tracing::warn!("indeterminate: {n}");
     }
     if notes.indeterminate.len() > 10 {
-        tracing::warn!("{} more indeterminate matches: see report.json", notes.indeterminate.len() - 10);
+        tracing::warn!(
+            "{} more indeterminate matches: see report.json",
+            notes.indeterminate.len() - 10
+        );
     }
     for n in &notes.expired_waivers {
         tracing::warn!("{n}");

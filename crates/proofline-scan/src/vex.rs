@@ -2,7 +2,6 @@
 //! statement about this vulnerability covers this package (directly, or as a subcomponent of
 //! this image), the latest statement winning as the OpenVEX specification says.
 
-
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;

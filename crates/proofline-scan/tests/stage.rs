@@ -105,7 +105,11 @@ fn app_image(dir: &Path) -> String {
         ("/app/node_modules/lodash", "lodash", "4.17.15"),
         ("/app/node_modules/minimist", "minimist", "1.2.0"),
         ("/app/node_modules/mkdirp", "mkdirp", "0.5.1"),
-        ("/app/node_modules/mkdirp/node_modules/minimist", "minimist", "0.0.8"),
+        (
+            "/app/node_modules/mkdirp/node_modules/minimist",
+            "minimist",
+            "0.0.8",
+        ),
         ("/app/node_modules/node-fetch", "node-fetch", "2.6.0"),
         ("/app/node_modules/ms", "ms", "2.1.3"),
     ] {
@@ -146,7 +150,13 @@ fn expected() -> BTreeSet<String> {
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|l| {
             let parts: Vec<&str> = l.split_whitespace().collect();
-            format!("{} {} {} {}", parts[0], parts[1].to_ascii_lowercase(), parts[2], parts[3])
+            format!(
+                "{} {} {} {}",
+                parts[0],
+                parts[1].to_ascii_lowercase(),
+                parts[2],
+                parts[3]
+            )
         })
         .collect()
 }
@@ -157,7 +167,18 @@ fn findings_are_exactly_what_the_advisories_say() {
     let image = app_image(tmp.path());
     let ev = tmp.path().join("ev");
     let out = scan(
-        &["--image", &image, "--db", &vulndb(), "--fail-on", "none", "--evidence-dir", ev.to_str().unwrap(), "--max-db-age", "100000"],
+        &[
+            "--image",
+            &image,
+            "--db",
+            &vulndb(),
+            "--fail-on",
+            "none",
+            "--evidence-dir",
+            ev.to_str().unwrap(),
+            "--max-db-age",
+            "100000",
+        ],
         tmp.path(),
         &[],
     );
@@ -194,18 +215,34 @@ fn findings_are_exactly_what_the_advisories_say() {
     assert_eq!(m["cvss"]["score"], 9.8);
     assert_eq!(m["aliases"], serde_json::json!(["CVE-2021-44906"]));
     assert_eq!(m["fixed_versions"], serde_json::json!(["1.2.6"]));
-    assert_eq!(m["locations"], serde_json::json!(["/app/node_modules/minimist/package.json"]));
+    assert_eq!(
+        m["locations"],
+        serde_json::json!(["/app/node_modules/minimist/package.json"])
+    );
     assert_eq!(m["blocking"], false, "fail-on none");
     let nested = find("GHSA-xvch-5gv4-984h", "0.0.8");
     assert_eq!(nested["fixed_versions"], serde_json::json!(["0.2.4"]));
     // RUSTSEC-2022-0013: regex < 1.5.5.
     let r = find("RUSTSEC-2022-0013", "1.5.4");
     assert_eq!(r["fixed_versions"], serde_json::json!(["1.5.5"]));
-    assert!(r["aliases"].as_array().unwrap().contains(&Value::from("CVE-2022-24713")));
+    assert!(
+        r["aliases"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("CVE-2022-24713"))
+    );
     assert_eq!(r["package"]["purl"], "pkg:cargo/regex@1.5.4");
 
     // Every output is there and the record counts them.
-    for f in ["report.json", "vulns.json", "results.sarif", "gl-container-scanning-report.json", "vex.openvex.json", "summary.md", "record.json"] {
+    for f in [
+        "report.json",
+        "vulns.json",
+        "results.sarif",
+        "gl-container-scanning-report.json",
+        "vex.openvex.json",
+        "summary.md",
+        "record.json",
+    ] {
         assert!(ev.join("scan").join(f).is_file(), "{f}");
     }
     let record = json(&ev.join("scan/record.json"));
@@ -216,7 +253,20 @@ fn findings_are_exactly_what_the_advisories_say() {
     // Upstream matching for distribution-owned packages adds PyPI's urllib3 advisories.
     let ev2 = tmp.path().join("ev2");
     let out = scan(
-        &["--image", &image, "--db", &vulndb(), "--fail-on", "none", "--evidence-dir", ev2.to_str().unwrap(), "--max-db-age", "100000", "--match-distro-owned", "upstream"],
+        &[
+            "--image",
+            &image,
+            "--db",
+            &vulndb(),
+            "--fail-on",
+            "none",
+            "--evidence-dir",
+            ev2.to_str().unwrap(),
+            "--max-db-age",
+            "100000",
+            "--match-distro-owned",
+            "upstream",
+        ],
         tmp.path(),
         &[],
     );
@@ -225,7 +275,10 @@ fn findings_are_exactly_what_the_advisories_say() {
     let added: Vec<_> = got2.difference(&got).cloned().collect();
     assert_eq!(
         added,
-        ["PyPI urllib3 1.26.12 PYSEC-2023-192", "PyPI urllib3 1.26.12 PYSEC-2023-212"]
+        [
+            "PyPI urllib3 1.26.12 PYSEC-2023-192",
+            "PyPI urllib3 1.26.12 PYSEC-2023-212"
+        ]
     );
 }
 
@@ -235,7 +288,14 @@ fn findings_are_exactly_what_the_advisories_say() {
 fn the_gate_vex_and_expiring_ignores() {
     let tmp = tempfile::tempdir().unwrap();
     let image = app_image(tmp.path());
-    let base = ["--image", image.as_str(), "--db", &vulndb(), "--max-db-age", "100000"];
+    let base = [
+        "--image",
+        image.as_str(),
+        "--db",
+        &vulndb(),
+        "--max-db-age",
+        "100000",
+    ];
     let run = |extra: &[&str], name: &str| {
         let ev = tmp.path().join(name);
         let mut args: Vec<&str> = base.to_vec();
@@ -243,7 +303,14 @@ fn the_gate_vex_and_expiring_ignores() {
         args.extend_from_slice(&["--evidence-dir", ev.to_str().unwrap()]);
         let out = scan(&args, tmp.path(), &[]);
         let report = ev.join("scan/report.json");
-        (out, if report.exists() { json(&report) } else { Value::Null })
+        (
+            out,
+            if report.exists() {
+                json(&report)
+            } else {
+                Value::Null
+            },
+        )
     };
     let (out, report) = run(&[], "ev-default");
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
@@ -297,7 +364,11 @@ fn the_gate_vex_and_expiring_ignores() {
         .iter()
         .filter(|f| !f["waived_by"].is_null())
         .collect();
-    assert_eq!(waived.len(), blocking_findings, "every critical finding waived (minimist twice)");
+    assert_eq!(
+        waived.len(),
+        blocking_findings,
+        "every critical finding waived (minimist twice)"
+    );
     assert!(waived.iter().all(|f| f["waived_by"]["kind"] == "vex"
         && f["waived_by"]["justification"] == "vulnerable_code_not_in_execute_path"));
 
@@ -316,13 +387,25 @@ fn the_gate_vex_and_expiring_ignores() {
     let future = policy("2999-12-31");
     let (out, report) = run(&["--policy", future.to_str().unwrap()], "ev-ignore");
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(report["findings"].as_array().unwrap().iter().any(|f| f["waived_by"]["kind"] == "ignore"
-        && f["waived_by"]["expires"] == "2999-12-31"));
+    assert!(
+        report["findings"].as_array().unwrap().iter().any(
+            |f| f["waived_by"]["kind"] == "ignore" && f["waived_by"]["expires"] == "2999-12-31"
+        )
+    );
     let past = policy("2020-01-31");
     let (out, report) = run(&["--policy", past.to_str().unwrap()], "ev-expired");
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("expired on 2020-01-31"), "{}", stderr(&out));
-    assert!(!report["notes"]["expired-waivers"].as_array().unwrap().is_empty());
+    assert!(
+        stderr(&out).contains("expired on 2020-01-31"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !report["notes"]["expired-waivers"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     let summary = std::fs::read_to_string(tmp.path().join("ev-expired/scan/summary.md")).unwrap();
     assert!(summary.contains("GHSA-xvch-5gv4-984h"), "{summary}");
 }
@@ -331,9 +414,24 @@ fn the_gate_vex_and_expiring_ignores() {
 fn the_database_tools_and_freshness() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("vulndb.idx");
-    let out = scan(&["db", "build", "--from", &vulndb(), "--out", db.to_str().unwrap()], tmp.path(), &[]);
+    let out = scan(
+        &[
+            "db",
+            "build",
+            "--from",
+            &vulndb(),
+            "--out",
+            db.to_str().unwrap(),
+        ],
+        tmp.path(),
+        &[],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let out = scan(&["db", "info", "--db", db.to_str().unwrap()], tmp.path(), &[]);
+    let out = scan(
+        &["db", "info", "--db", db.to_str().unwrap()],
+        tmp.path(),
+        &[],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let info = String::from_utf8_lossy(&out.stdout);
     assert!(info.contains("advisories"), "{info}");
@@ -341,7 +439,20 @@ fn the_database_tools_and_freshness() {
     // The index gives the same findings as the directory.
     let image = app_image(tmp.path());
     let ev = tmp.path().join("ev");
-    let out = scan(&["--image", &image, "--db", db.to_str().unwrap(), "--fail-on", "none", "--evidence-dir", ev.to_str().unwrap()], tmp.path(), &[]);
+    let out = scan(
+        &[
+            "--image",
+            &image,
+            "--db",
+            db.to_str().unwrap(),
+            "--fail-on",
+            "none",
+            "--evidence-dir",
+            ev.to_str().unwrap(),
+        ],
+        tmp.path(),
+        &[],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let report = json(&ev.join("scan/report.json"));
     assert_eq!(finding_keys(&report), expected());
@@ -350,11 +461,40 @@ fn the_database_tools_and_freshness() {
 
     // A stale database: a warning, or exit 2 (and nothing written) with --require-fresh-db.
     let ev = tmp.path().join("ev-stale");
-    let out = scan(&["--image", &image, "--db", &vulndb(), "--evidence-dir", ev.to_str().unwrap(), "--fail-on", "none", "--max-db-age", "1"], tmp.path(), &[]);
+    let out = scan(
+        &[
+            "--image",
+            &image,
+            "--db",
+            &vulndb(),
+            "--evidence-dir",
+            ev.to_str().unwrap(),
+            "--fail-on",
+            "none",
+            "--max-db-age",
+            "1",
+        ],
+        tmp.path(),
+        &[],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stderr(&out).contains("db update"), "{}", stderr(&out));
     let ev = tmp.path().join("ev-fresh");
-    let out = scan(&["--image", &image, "--db", &vulndb(), "--evidence-dir", ev.to_str().unwrap(), "--max-db-age", "1", "--require-fresh-db"], tmp.path(), &[]);
+    let out = scan(
+        &[
+            "--image",
+            &image,
+            "--db",
+            &vulndb(),
+            "--evidence-dir",
+            ev.to_str().unwrap(),
+            "--max-db-age",
+            "1",
+            "--require-fresh-db",
+        ],
+        tmp.path(),
+        &[],
+    );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(!ev.join("scan").exists());
 }
@@ -366,7 +506,11 @@ fn bad_input_is_exit_2_and_writes_nothing() {
     let ev = tmp.path().join("ev");
     let evs = ev.to_str().unwrap();
     let bad_vex = tmp.path().join("bad.json");
-    std::fs::write(&bad_vex, b"{\"@context\": \"https://openvex.dev/ns/v0.2.0\", \"statements\": [").unwrap();
+    std::fs::write(
+        &bad_vex,
+        b"{\"@context\": \"https://openvex.dev/ns/v0.2.0\", \"statements\": [",
+    )
+    .unwrap();
     let no_reason = tmp.path().join("p.yaml");
     std::fs::write(&no_reason, "version: 1\nscan:\n  ignore:\n    - id: CVE-1\n      reason: \"\"\n      expires: 2030-01-01\n").unwrap();
     let typo = tmp.path().join("typo.yaml");
@@ -376,13 +520,55 @@ fn bad_input_is_exit_2_and_writes_nothing() {
     std::fs::write(&garbage_db, b"definitely not an index").unwrap();
     let db = vulndb();
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["--image", &image, "--db", missing_db.to_str().unwrap()], "db update"),
-        (vec!["--image", &image, "--db", garbage_db.to_str().unwrap()], "garbage.idx"),
-        (vec!["--image", &image, "--db", &db, "--vex", bad_vex.to_str().unwrap()], "bad.json"),
-        (vec!["--image", &image, "--db", &db, "--policy", no_reason.to_str().unwrap()], "reason"),
-        (vec!["--image", &image, "--db", &db, "--policy", typo.to_str().unwrap()], "fail_on"),
-        (vec!["--image", "oci:/nonexistent:1", "--db", &db], "nonexistent"),
-        (vec!["--sbom", "/nonexistent.cdx.json", "--db", &db], "nonexistent.cdx.json"),
+        (
+            vec!["--image", &image, "--db", missing_db.to_str().unwrap()],
+            "db update",
+        ),
+        (
+            vec!["--image", &image, "--db", garbage_db.to_str().unwrap()],
+            "garbage.idx",
+        ),
+        (
+            vec![
+                "--image",
+                &image,
+                "--db",
+                &db,
+                "--vex",
+                bad_vex.to_str().unwrap(),
+            ],
+            "bad.json",
+        ),
+        (
+            vec![
+                "--image",
+                &image,
+                "--db",
+                &db,
+                "--policy",
+                no_reason.to_str().unwrap(),
+            ],
+            "reason",
+        ),
+        (
+            vec![
+                "--image",
+                &image,
+                "--db",
+                &db,
+                "--policy",
+                typo.to_str().unwrap(),
+            ],
+            "fail_on",
+        ),
+        (
+            vec!["--image", "oci:/nonexistent:1", "--db", &db],
+            "nonexistent",
+        ),
+        (
+            vec!["--sbom", "/nonexistent.cdx.json", "--db", &db],
+            "nonexistent.cdx.json",
+        ),
         (vec!["--db", &db], "nothing to scan"),
         (vec!["--image", &image, "--fail-on", "severe"], "severe"),
     ];
@@ -403,14 +589,34 @@ fn a_foreign_sbom_is_scanned_by_its_purls() {
     let ev = tmp.path().join("ev");
     let sbom = repo().join("fixtures/sbom/foreign/node-app-lock.cdx.json");
     let out = scan(
-        &["--sbom", sbom.to_str().unwrap(), "--db", &vulndb(), "--fail-on", "none", "--max-db-age", "100000", "--evidence-dir", ev.to_str().unwrap()],
+        &[
+            "--sbom",
+            sbom.to_str().unwrap(),
+            "--db",
+            &vulndb(),
+            "--fail-on",
+            "none",
+            "--max-db-age",
+            "100000",
+            "--evidence-dir",
+            ev.to_str().unwrap(),
+        ],
         tmp.path(),
         &[],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let report = json(&ev.join("scan/report.json"));
     let got = finding_keys(&report);
-    assert!(got.contains("npm minimist 1.2.0 GHSA-xvch-5gv4-984h"), "{got:#?}");
-    assert!(got.contains("npm lodash 4.17.15 GHSA-35jh-r3h4-6jhm"), "{got:#?}");
-    assert!(!got.iter().any(|k| k.starts_with("npm ms ")), "ms 2.1.3 has no advisory");
+    assert!(
+        got.contains("npm minimist 1.2.0 GHSA-xvch-5gv4-984h"),
+        "{got:#?}"
+    );
+    assert!(
+        got.contains("npm lodash 4.17.15 GHSA-35jh-r3h4-6jhm"),
+        "{got:#?}"
+    );
+    assert!(
+        !got.iter().any(|k| k.starts_with("npm ms ")),
+        "ms 2.1.3 has no advisory"
+    );
 }

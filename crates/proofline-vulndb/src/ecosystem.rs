@@ -133,7 +133,10 @@ mod tests {
             OsvEcosystem::parse("Alpine:v3.19"),
             (OsvEcosystem::Alpine, Some("v3.19"))
         );
-        assert_eq!(OsvEcosystem::parse("crates.io"), (OsvEcosystem::CratesIo, None));
+        assert_eq!(
+            OsvEcosystem::parse("crates.io"),
+            (OsvEcosystem::CratesIo, None)
+        );
         assert_eq!(
             OsvEcosystem::parse("RubyGems"),
             (OsvEcosystem::Other("RubyGems".into()), None)
@@ -146,6 +149,9 @@ mod tests {
         assert_eq!(p.normalise_name("Charset_Normalizer"), "charset-normalizer");
         assert_eq!(p.normalise_name("zope.interface"), "zope-interface");
         assert_eq!(p.normalise_name("a__-.b"), "a-b");
-        assert_eq!(OsvEcosystem::CratesIo.normalise_name("Serde_Json"), "Serde_Json");
+        assert_eq!(
+            OsvEcosystem::CratesIo.normalise_name("Serde_Json"),
+            "Serde_Json"
+        );
     }
 }

@@ -130,8 +130,7 @@ impl Target {
         let mut in_range = false;
         let mut doubt = None;
         for range in &entry.ranges {
-            let parse: fn(&OsvEcosystem, &str) -> Result<Version, VersionError> = match range.kind
-            {
+            let parse: fn(&OsvEcosystem, &str) -> Result<Version, VersionError> = match range.kind {
                 RangeType::Ecosystem => Version::parse,
                 RangeType::Semver => |_: &OsvEcosystem, v: &str| Version::parse_semver(v),
                 // GIT ranges are commits: their affected versions are in `versions` (OSV
@@ -258,20 +257,14 @@ impl Target {
         for (event, value) in &parsed {
             match (event, value) {
                 (Event::Introduced(_), None) => vulnerable = true,
-                (Event::Introduced(_), Some(v)) => {
-                    if cmp_version(v)? != Ordering::Less {
-                        vulnerable = true;
-                    }
+                (Event::Introduced(_), Some(v)) if cmp_version(v)? != Ordering::Less => {
+                    vulnerable = true;
                 }
-                (Event::Fixed(_), Some(v)) => {
-                    if cmp_version(v)? != Ordering::Less {
-                        vulnerable = false;
-                    }
+                (Event::Fixed(_), Some(v)) if cmp_version(v)? != Ordering::Less => {
+                    vulnerable = false;
                 }
-                (Event::LastAffected(_), Some(v)) => {
-                    if cmp_version(v)? == Ordering::Greater {
-                        vulnerable = false;
-                    }
+                (Event::LastAffected(_), Some(v)) if cmp_version(v)? == Ordering::Greater => {
+                    vulnerable = false;
                 }
                 _ => {}
             }
@@ -303,7 +296,13 @@ mod tests {
         .unwrap()
     }
 
-    fn verdict(eco: OsvEcosystem, release: Option<&str>, name: &str, v: &str, a: &Advisory) -> Verdict {
+    fn verdict(
+        eco: OsvEcosystem,
+        release: Option<&str>,
+        name: &str,
+        v: &str,
+        a: &Advisory,
+    ) -> Verdict {
         Target::new(eco, release, name, v).evaluate(a)
     }
 
@@ -321,7 +320,10 @@ mod tests {
         }]));
         let p = || OsvEcosystem::PyPI;
         assert!(affected(p(), "requests", "1.0", &a));
-        assert!(affected(p(), "requests", "1.2.3rc1", &a), "a pre-release of the fix is before it");
+        assert!(
+            affected(p(), "requests", "1.2.3rc1", &a),
+            "a pre-release of the fix is before it"
+        );
         assert!(!affected(p(), "requests", "1.2.3", &a));
         assert!(!affected(p(), "requests", "1.9", &a));
         assert!(affected(p(), "requests", "2.0", &a));
@@ -329,14 +331,21 @@ mod tests {
         assert!(!affected(p(), "requests", "2.0.5", &a));
         assert!(!affected(p(), "requests", "3", &a));
         assert!(!affected(p(), "urllib3", "1.0", &a), "other package");
-        assert!(!affected(OsvEcosystem::Npm, "requests", "1.0.0", &a), "other ecosystem");
+        assert!(
+            !affected(OsvEcosystem::Npm, "requests", "1.0.0", &a),
+            "other ecosystem"
+        );
         assert_eq!(
             verdict(p(), None, "REQUESTS", "1.0", &a),
-            Verdict::Affected { fixed: vec!["1.2.3".into(), "2.0.5".into()] }
+            Verdict::Affected {
+                fixed: vec!["1.2.3".into(), "2.0.5".into()]
+            }
         );
         assert_eq!(
             verdict(p(), None, "requests", "2.0.1", &a),
-            Verdict::Affected { fixed: vec!["2.0.5".into()] }
+            Verdict::Affected {
+                fixed: vec!["2.0.5".into()]
+            }
         );
     }
 
@@ -351,7 +360,10 @@ mod tests {
         assert!(affected(c(), "smallvec", "1.0.0", &a));
         assert!(!affected(c(), "smallvec", "1.6.1", &a));
         assert!(!affected(c(), "smallvec", "0.6.14", &a));
-        assert!(!affected(c(), "smallvec", "1.0.0-alpha.1", &a), "pre-release sorts first");
+        assert!(
+            !affected(c(), "smallvec", "1.0.0-alpha.1", &a),
+            "pre-release sorts first"
+        );
         assert_eq!(
             verdict(c(), None, "smallvec", "1.2.0", &a),
             Verdict::Affected { fixed: vec![] },
@@ -385,15 +397,40 @@ mod tests {
             "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "3.0.11-1~deb12u2"}]}]
         }]));
         let d = || OsvEcosystem::Debian;
-        assert!(matches!(verdict(d(), Some("12"), "openssl", "3.0.11-1~deb12u1", &a), Verdict::Affected { .. }));
-        assert_eq!(verdict(d(), Some("12"), "openssl", "3.0.11-1~deb12u2", &a), Verdict::NotAffected);
-        assert_eq!(verdict(d(), Some("11"), "openssl", "1.1.1n-0+deb11u1", &a), Verdict::NotAffected, "other release");
-        assert!(matches!(verdict(d(), None, "openssl", "1:1.0", &a), Verdict::NotAffected), "epoch 1 is above any epoch-0 fix");
+        assert!(matches!(
+            verdict(d(), Some("12"), "openssl", "3.0.11-1~deb12u1", &a),
+            Verdict::Affected { .. }
+        ));
+        assert_eq!(
+            verdict(d(), Some("12"), "openssl", "3.0.11-1~deb12u2", &a),
+            Verdict::NotAffected
+        );
+        assert_eq!(
+            verdict(d(), Some("11"), "openssl", "1.1.1n-0+deb11u1", &a),
+            Verdict::NotAffected,
+            "other release"
+        );
+        assert!(
+            matches!(
+                verdict(d(), None, "openssl", "1:1.0", &a),
+                Verdict::NotAffected
+            ),
+            "epoch 1 is above any epoch-0 fix"
+        );
         let u = advisory(serde_json::json!([{
             "package": {"ecosystem": "Ubuntu:22.04:LTS", "name": "openssl"},
             "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "3.0.2-0ubuntu1.10"}]}]
         }]));
-        assert!(matches!(verdict(OsvEcosystem::Ubuntu, Some("22.04"), "openssl", "3.0.2-0ubuntu1.9", &u), Verdict::Affected { .. }));
+        assert!(matches!(
+            verdict(
+                OsvEcosystem::Ubuntu,
+                Some("22.04"),
+                "openssl",
+                "3.0.2-0ubuntu1.9",
+                &u
+            ),
+            Verdict::Affected { .. }
+        ));
     }
 
     #[test]
@@ -402,7 +439,10 @@ mod tests {
             "package": {"ecosystem": "PyPI", "name": "x"},
             "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "not a version!"}]}]
         }]));
-        assert!(matches!(verdict(OsvEcosystem::PyPI, None, "x", "1.0", &a), Verdict::Indeterminate(_)));
+        assert!(matches!(
+            verdict(OsvEcosystem::PyPI, None, "x", "1.0", &a),
+            Verdict::Indeterminate(_)
+        ));
         // The listed version still decides when a range cannot be read.
         let a = advisory(serde_json::json!([{
             "package": {"ecosystem": "PyPI", "name": "x"},
@@ -414,6 +454,9 @@ mod tests {
             "package": {"ecosystem": "PyPI", "name": "x"},
             "ranges": [{"type": "GIT", "repo": "https://x", "events": [{"introduced": "0"}, {"fixed": "abc"}]}]
         }]));
-        assert_eq!(verdict(OsvEcosystem::PyPI, None, "x", "1.0", &a), Verdict::NotAffected);
+        assert_eq!(
+            verdict(OsvEcosystem::PyPI, None, "x", "1.0", &a),
+            Verdict::NotAffected
+        );
     }
 }

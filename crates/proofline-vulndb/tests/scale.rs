@@ -38,9 +38,13 @@ fn twenty_thousand_advisories_answer_every_lookup_exactly() {
     const N: usize = 20_000;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("big.db");
-    let summary =
-        build_from_advisories((0..N).map(synthetic), Vec::new(), &out, OffsetDateTime::now_utc())
-            .unwrap();
+    let summary = build_from_advisories(
+        (0..N).map(synthetic),
+        Vec::new(),
+        &out,
+        OffsetDateTime::now_utc(),
+    )
+    .unwrap();
     assert_eq!(summary.identity.advisories, N as u64);
     // package-{j} is named by advisories 2j and 2j+1, always in two different ecosystems.
     assert_eq!(summary.packages, N as u64);
@@ -56,7 +60,11 @@ fn twenty_thousand_advisories_answer_every_lookup_exactly() {
             .map(|a| a.id)
             .collect();
         assert_eq!(ids, [format!("SYN-{i:07}")], "{name}");
-        assert!(db.advisories_for(&eco, &format!("absent-{k}")).unwrap().is_empty());
+        assert!(
+            db.advisories_for(&eco, &format!("absent-{k}"))
+                .unwrap()
+                .is_empty()
+        );
     }
     assert_eq!(db.verify().unwrap(), N as u64);
 }

@@ -225,11 +225,15 @@ fn package(b: &mut Builder, c: &Value, name: &str) -> Result<String, ConvertErro
         .map(str::to_string);
     p.owned_by = property(c, "proofline:owned-by").map(str::to_string);
     // A Debian source version that differs (syft: `sourceVersion`, trivy: `SrcVersion`).
-    p.source_version = ["proofline:source-version", "syft:metadata:sourceVersion", "aquasecurity:trivy:SrcVersion"]
-        .iter()
-        .find_map(|k| property(c, k))
-        .filter(|v| *v != p.version)
-        .map(str::to_string);
+    p.source_version = [
+        "proofline:source-version",
+        "syft:metadata:sourceVersion",
+        "aquasecurity:trivy:SrcVersion",
+    ]
+    .iter()
+    .find_map(|k| property(c, k))
+    .filter(|v| *v != p.version)
+    .map(str::to_string);
     b.add(text(c, "bom-ref"), p)
 }
 

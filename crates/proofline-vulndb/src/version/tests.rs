@@ -142,7 +142,10 @@ fn debian_rejects_malformed() {
 /// apk-tools' `test/version.data` (GPL-2.0-only test data, kept as a fixture file with its
 /// licence, read at run time rather than compiled in): `A OP B` per line, `#` comments.
 fn apk_version_data() -> String {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/versions/apk-tools-version.data");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/versions/apk-tools-version.data"
+    );
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
