@@ -25,10 +25,17 @@ pub enum Skip {
     DistroOwned { owner: String },
     /// No OSV ecosystem for this kind of package (a `generic` purl, an unowned binary).
     NoEcosystem { purl_type: String },
+    /// Declared only as a development dependency in a lock file (npm `dev: true`) and not
+    /// installed in the image: it does not ship, so it is not judged (an installed copy is a
+    /// separate package and is).
+    DevOnly,
 }
 
 /// The OSV question for `package`, or why there is none.
 pub fn query_for(package: &Package, distro_owned: DistroOwned) -> Result<Query<'_>, Skip> {
+    if package.dev {
+        return Err(Skip::DevOnly);
+    }
     if let (Some(owner), DistroOwned::Distro) = (&package.owned_by, distro_owned) {
         return Err(Skip::DistroOwned {
             owner: owner.clone(),

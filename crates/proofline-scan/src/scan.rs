@@ -44,6 +44,8 @@ pub struct Notes {
     pub packages_scanned: u64,
     /// Language packages a distribution package installed, judged through their owner.
     pub distro_owned_skipped: u64,
+    /// Lock-file entries marked development-only (not installed in the image).
+    pub dev_only_skipped: u64,
     /// Packages with no OSV ecosystem, per purl type.
     pub no_ecosystem: BTreeMap<String, u64>,
     /// Advisories that name a package but whose versions could not be ordered against it.
@@ -95,6 +97,7 @@ pub fn scan(
                     .insert(package.found_at.clone());
             }
             Err(Skip::DistroOwned { .. }) => notes.distro_owned_skipped += 1,
+            Err(Skip::DevOnly) => notes.dev_only_skipped += 1,
             Err(Skip::NoEcosystem { purl_type }) => {
                 *notes.no_ecosystem.entry(purl_type).or_default() += 1;
             }

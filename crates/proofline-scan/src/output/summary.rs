@@ -124,7 +124,8 @@ fn notes(out: &mut String, notes: &Notes) {
     let indeterminate = notes.indeterminate.len();
     let skipped = usize::try_from(notes.distro_owned_skipped).unwrap_or(usize::MAX);
     let unused = notes.unused_ignores.len();
-    if indeterminate == 0 && skipped == 0 && unused == 0 {
+    let dev = usize::try_from(notes.dev_only_skipped).unwrap_or(usize::MAX);
+    if indeterminate == 0 && skipped == 0 && unused == 0 && dev == 0 {
         return;
     }
     out.push_str("\n### Notes\n\n");
@@ -143,6 +144,14 @@ fn notes(out: &mut String, notes: &Notes) {
             plural(skipped, "language package", "language packages"),
             plural(skipped, "was", "were"),
             plural(skipped, "its", "their"),
+        );
+    }
+    if dev > 0 {
+        let _ = writeln!(
+            out,
+            "- {dev} development-only lock-file {} (not installed in the image) {} not judged.",
+            plural(dev, "entry", "entries"),
+            plural(dev, "was", "were"),
         );
     }
     if unused > 0 {

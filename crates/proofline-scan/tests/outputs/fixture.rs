@@ -250,6 +250,7 @@ pub fn notes() -> Notes {
     Notes {
         packages_scanned: 412,
         distro_owned_skipped: 3,
+        dev_only_skipped: 2,
         no_ecosystem: [("generic".to_string(), 2)].into_iter().collect(),
         indeterminate: vec![
             "Debian:12 libbar@1:2.3~rc1-1: the version `1:2.3~rc1-1` could not be ordered".into(),
