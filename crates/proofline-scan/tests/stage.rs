@@ -101,6 +101,12 @@ fn app_image(dir: &Path) -> String {
     ] {
         files.push(dist_info(name, version));
     }
+    // A development-only lock-file entry (node-app's minimatch 3.0.4, GHSA-f8q6-p94x-37v3): not
+    // installed, not judged.
+    files.push((
+        "/app/package-lock.json".into(),
+        br#"{"name": "app", "version": "1.0.0", "lockfileVersion": 3, "packages": {"": {"name": "app", "version": "1.0.0"}, "node_modules/minimatch": {"version": "3.0.4", "dev": true}}}"#.to_vec(),
+    ));
     for (path, name, version) in [
         ("/app/node_modules/lodash", "lodash", "4.17.15"),
         ("/app/node_modules/minimist", "minimist", "1.2.0"),
@@ -199,6 +205,7 @@ fn findings_are_exactly_what_the_advisories_say() {
     // The Debian-owned urllib3 1.26.12 is judged by Debian's advisories (none here), not PyPI's.
     assert!(!got.iter().any(|k| k.contains("1.26.12")));
     assert_eq!(report["notes"]["distro-owned-skipped"], 1);
+    assert_eq!(report["notes"]["dev-only-skipped"], 1);
 
     let find = |id: &str, version: &str| {
         report["findings"]
