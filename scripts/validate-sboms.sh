@@ -4,6 +4,7 @@
 #   SPDX 3.0.1  spdx3-validate (JSON schema + SHACL model), offline
 #   SPDX 2.3    pyspdxtools (spdx-tools), which parses and validates the document
 #   CycloneDX   cyclonedx-python-lib's JsonStrictValidator, for 1.4, 1.5 and 1.6
+#   and the scan stage's SARIF, OpenVEX and GitLab report with python-jsonschema (official schemas)
 # Each validator is installed from PyPI into a cached venv. One that cannot be installed (no
 # network, no python3-venv) is reported SKIP; a document a validator rejects is FAIL (exit 1).
 #
@@ -39,6 +40,7 @@ IMAGE=oci:fixtures/images/app:1.0
 unset PROOFLINE_SPDX_VERSION PROOFLINE_CYCLONEDX_VERSION PROOFLINE_FAIL_ON_MODIFIED PROOFLINE_IMAGE
 # From a folder that is not a git checkout, so the source stage is skipped.
 (cd "$WORK" && "$BIN/proofline" pipeline --image "oci:$ROOT/fixtures/images/app:1.0" \
+  --db "$ROOT/fixtures/vulndb" --max-db-age 100000 --vex "$ROOT/fixtures/scan/app.openvex.json" \
   --evidence-dir "$WORK/pipeline" >/dev/null 2>"$WORK/pipeline.log") ||
   { cat "$WORK/pipeline.log" >&2; echo "FAIL proofline pipeline"; exit 1; }
 SPDX3=("$WORK/pipeline/sbom/sbom.spdx.json")
@@ -106,5 +108,28 @@ PY
     else fail "cyclonedx-python-lib: $doc (CycloneDX $version)"; tail -20 "$WORK/out"; fi
   done
 else skip "cyclonedx-python-lib could not be installed"; fi
+
+# The scan stage's outputs from the same pipeline run, against their official schemas with the
+# reference Python implementation of JSON Schema (a second validator beside the Rust tests').
+if venv cdx cyclonedx-python-lib==11.6.0 'jsonschema[format]'; then
+  for entry in "sarif/sarif-schema-2.1.0.json:results.sarif" \
+    "openvex/openvex_json_schema.json:vex.openvex.json" \
+    "gitlab-security-reports/container-scanning-report-format.json:gl-container-scanning-report.json"; do
+    schema=${entry%%:*} doc=${entry#*:}
+    if "$TOOLS/cdx/bin/python" - "$ROOT/fixtures/schemas/$schema" "$WORK/pipeline/scan/$doc" <<'PY' >"$WORK/out" 2>&1
+import json, sys
+import jsonschema
+schema = json.load(open(sys.argv[1]))
+doc = json.load(open(sys.argv[2]))
+cls = jsonschema.validators.validator_for(schema)
+errors = sorted(cls(schema, format_checker=cls.FORMAT_CHECKER).iter_errors(doc), key=str)
+for e in errors[:20]:
+    print(f"{'/'.join(map(str, e.absolute_path))}: {e.message}")
+sys.exit(1 if errors else 0)
+PY
+    then pass "python-jsonschema: scan/$doc against $schema"
+    else fail "python-jsonschema: scan/$doc against $schema"; tail -20 "$WORK/out"; fi
+  done
+else skip "python-jsonschema could not be installed"; fi
 
 [ "$FAILS" -eq 0 ] || { echo "$FAILS reference validation(s) failed" >&2; exit 1; }
