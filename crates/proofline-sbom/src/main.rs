@@ -12,28 +12,13 @@ struct Cli {
     #[command(flatten)]
     command_line: proofline_sbom::SbomCommandLine,
 
-    /// Log verbosity for messages on stderr (error, warn, info, debug, trace).
-    #[arg(
-        long,
-        env = "PROOFLINE_LOG_LEVEL",
-        default_value = "info",
-        global = true
-    )]
-    log_level: String,
+    #[command(flatten)]
+    log: proofline_stagekit::LogArgs,
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() {
-                proofline_stagekit::EXIT_ERROR
-            } else {
-                0
-            });
-        }
-    };
-    proofline_stagekit::init_tracing(&cli.log_level);
-    proofline_stagekit::exit_code(proofline_sbom::run_command_line(&cli.command_line))
+    proofline_stagekit::run_main(
+        |cli: &Cli| &cli.log,
+        |cli| proofline_sbom::run_command_line(&cli.command_line),
+    )
 }

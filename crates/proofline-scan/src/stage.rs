@@ -96,6 +96,9 @@ pub fn run_in(
     let ignore = IgnoreList::new(&policy.ignore, today, &policy_name)
         .with_context(|| format!("reading the ignore list of {policy_name}"))?;
     let vex = VexSet::load(&policy.vex)?;
+    for warning in vex.warnings() {
+        tracing::warn!("{warning}");
+    }
     let db = OpenDatabase::open(&policy.db)?;
     let database = db.reference(started.as_datetime());
     if database.age_days > f64::from(policy.max_db_age_days) {

@@ -190,7 +190,8 @@ pub struct VexSet {
     warnings: Vec<String>,
 }
 
-const JUSTIFICATIONS: [&str; 5] = [
+/// The justification labels OpenVEX 0.2.0 defines (its schema rejects any other).
+pub const JUSTIFICATIONS: [&str; 5] = [
     "component_not_present",
     "vulnerable_code_not_present",
     "vulnerable_code_not_in_execute_path",

@@ -49,3 +49,34 @@ pub fn init_tracing(level: &str) {
         .without_time()
         .try_init();
 }
+
+/// The `--log-level` flag every stage binary takes (flattened into its `Cli`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct LogArgs {
+    /// Log verbosity for messages on stderr (error, warn, info, debug, trace).
+    #[arg(
+        long,
+        env = "PROOFLINE_LOG_LEVEL",
+        default_value = "info",
+        global = true
+    )]
+    pub log_level: String,
+}
+
+/// A stage binary's `main`: parses `T` (a usage error prints clap's message and exits 2;
+/// `--help`/`--version` exit 0), starts logging at the level `log` picks, runs, and maps the
+/// result to the exit code.
+pub fn run_main<T: clap::Parser>(
+    log: impl FnOnce(&T) -> &LogArgs,
+    run: impl FnOnce(&T) -> anyhow::Result<Outcome>,
+) -> ExitCode {
+    let cli = match T::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_ERROR } else { 0 });
+        }
+    };
+    init_tracing(&log(&cli).log_level);
+    exit_code(run(&cli))
+}

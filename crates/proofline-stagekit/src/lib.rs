@@ -7,7 +7,7 @@ mod image_access;
 pub mod policy_file;
 mod stage_ci;
 
-pub use exit::{EXIT_ERROR, Outcome, exit_code, init_tracing};
+pub use exit::{EXIT_ERROR, LogArgs, Outcome, exit_code, init_tracing, run_main};
 pub use image_access::ImageAccessArgs;
 pub use policy_file::{PolicyFile, PolicyFileError};
 pub use stage_ci::StageCi;

@@ -6,15 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::{by_priority, digest_of, remedy, sha256_hex};
 use crate::report::{Finding, Report};
-
-/// The justification labels OpenVEX 0.2.0 defines (its schema rejects any other).
-const JUSTIFICATIONS: [&str; 5] = [
-    "component_not_present",
-    "vulnerable_code_not_present",
-    "vulnerable_code_not_in_execute_path",
-    "vulnerable_code_cannot_be_controlled_by_adversary",
-    "inline_mitigations_already_exist",
-];
+use crate::vex::JUSTIFICATIONS;
 
 /// The OpenVEX document of `report`, authored by `author` at `timestamp` (RFC 3339). Its
 /// `@id` is derived from the subject, the author, the timestamp and the statements, so the
