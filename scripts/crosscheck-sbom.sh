@@ -87,7 +87,8 @@ PY
 }
 
 echo "== building proofline-sbom" >&2
-cargo build -q --locked -p proofline-sbom || exit 1
+# As `cargo test --workspace` builds it (same profile and features): a no-op after the tests.
+cargo test -q --workspace --locked --no-run 2>/dev/null || exit 1
 BIN=${CARGO_TARGET_DIR:-$ROOT/target}/debug/proofline-sbom
 unset PROOFLINE_SPDX_VERSION PROOFLINE_CYCLONEDX_VERSION PROOFLINE_FAIL_ON_MODIFIED PROOFLINE_IMAGE
 

@@ -126,6 +126,8 @@ if cargo_audit; then
 else skip "cargo-audit $CARGO_AUDIT_VERSION could not be installed (cargo install from crates.io)"; fi
 
 # ---------------------------------------------------------------- proofline-scan
+# As `cargo test --workspace` builds it (same profile and features): a no-op after the tests.
+[ -n "${PROOFLINE_SCAN_BIN:-}" ] || cargo test -q --workspace --locked --no-run 2>/dev/null
 SCAN=${PROOFLINE_SCAN_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/proofline-scan}
 unset PROOFLINE_DB PROOFLINE_IMAGE
 

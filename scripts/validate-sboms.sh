@@ -34,7 +34,8 @@ venv() {
 }
 
 echo "== building and running the SBOM stage on the fixture image" >&2
-cargo build -q --locked -p proofline -p proofline-sbom || exit 1
+# As `cargo test --workspace` builds them (same profile and features): a no-op after the tests.
+cargo test -q --workspace --locked --no-run 2>/dev/null || exit 1
 BIN=${CARGO_TARGET_DIR:-$ROOT/target}/debug
 IMAGE=oci:fixtures/images/app:1.0
 unset PROOFLINE_SPDX_VERSION PROOFLINE_CYCLONEDX_VERSION PROOFLINE_FAIL_ON_MODIFIED PROOFLINE_IMAGE

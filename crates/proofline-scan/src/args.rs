@@ -287,7 +287,8 @@ pub struct DbUpdateArgs {
     /// OSV ecosystems to download (repeat, or commas in the env var) [default: PyPI, npm,
     /// crates.io, Go, Maven, Debian, Alpine, Ubuntu].
     #[arg(
-        long = "ecosystem",
+        long = "ecosystems",
+        alias = "ecosystem",
         env = "PROOFLINE_DB_ECOSYSTEMS",
         value_delimiter = ','
     )]
