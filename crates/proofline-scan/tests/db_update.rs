@@ -34,7 +34,10 @@ fn crates_io_zip() -> Vec<u8> {
 
 /// Serves `/crates.io/all.zip` with an ETag; answers 304 to a matching `If-None-Match`.
 /// Returns the base URL and the log of (path, status) per request.
-fn serve(body: Vec<u8>) -> (String, Arc<Mutex<Vec<(String, u16)>>>) {
+/// Each request's path and the status it got.
+type RequestLog = Arc<Mutex<Vec<(String, u16)>>>;
+
+fn serve(body: Vec<u8>) -> (String, RequestLog) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let log = Arc::new(Mutex::new(Vec::new()));
