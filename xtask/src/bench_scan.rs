@@ -21,6 +21,7 @@ use proofline_vulndb::osv::Advisory;
 use time::OffsetDateTime;
 
 use crate::bench::{which, workspace_root};
+use proofline_testkit::{TestImage, layer_tar_gz_modes};
 
 #[derive(Debug, Args)]
 pub struct BenchScanArgs {
@@ -714,53 +715,10 @@ fn render_rustsec_main(osv_dir: &Path, out: &Path) -> Result<usize> {
     Ok(count)
 }
 
-/// A one-layer OCI layout (tag `latest`) holding `bytes` at `path`.
+/// A one-layer OCI layout (tag `latest`) holding `bytes` at `path`, as the tests build them.
 fn write_image(layout: &Path, path: &str, bytes: &[u8], mode: u32) -> Result<()> {
-    use proofline_evidence::sha256_hex;
     let _ = std::fs::remove_dir_all(layout);
-    let blobs = layout.join("blobs/sha256");
-    std::fs::create_dir_all(&blobs)?;
-    let mut tar = tar::Builder::new(Vec::new());
-    let mut header = tar::Header::new_gnu();
-    header.set_size(bytes.len() as u64);
-    header.set_mode(mode);
-    header.set_mtime(0);
-    header.set_entry_type(tar::EntryType::Regular);
-    tar.append_data(&mut header, path.trim_start_matches('/'), bytes)?;
-    let raw = tar.into_inner()?;
-    let diff_id = sha256_hex(&raw);
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    std::io::Write::write_all(&mut gz, &raw)?;
-    let layer = gz.finish()?;
-    let blob = |data: &[u8]| -> Result<(String, usize)> {
-        let digest = sha256_hex(data);
-        std::fs::write(blobs.join(&digest), data)?;
-        Ok((format!("sha256:{digest}"), data.len()))
-    };
-    let (layer_digest, layer_size) = blob(&layer)?;
-    let config = serde_json::to_vec(&serde_json::json!({
-        "architecture": "amd64", "os": "linux", "config": {},
-        "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{diff_id}")]}
-    }))?;
-    let (config_digest, config_size) = blob(&config)?;
-    let manifest = serde_json::to_vec(&serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config_size},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer_digest, "size": layer_size}]
-    }))?;
-    let (manifest_digest, manifest_size) = blob(&manifest)?;
-    std::fs::write(
-        layout.join("index.json"),
-        serde_json::to_vec(&serde_json::json!({
-            "schemaVersion": 2,
-            "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": manifest_digest, "size": manifest_size,
-                "annotations": {"org.opencontainers.image.ref.name": "latest"}}]
-        }))?,
-    )?;
-    std::fs::write(
-        layout.join("oci-layout"),
-        br#"{"imageLayoutVersion":"1.0.0"}"#,
-    )?;
+    let layer = layer_tar_gz_modes(&[(path.trim_start_matches('/'), bytes, mode)]);
+    TestImage::build(&[layer], "amd64").write_layout(layout, "latest");
     Ok(())
 }

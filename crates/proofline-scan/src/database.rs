@@ -30,13 +30,9 @@ impl OpenDatabase {
                 path.display()
             );
         }
-        let kind = if path.is_file() && !is_zip(path) {
-            "index"
-        } else {
-            "osv"
-        };
         let db = Database::open(path)
             .with_context(|| format!("opening the vulnerability database {}", path.display()))?;
+        let kind = if db.is_index() { "index" } else { "osv" };
         Ok(Self { db, kind })
     }
 
@@ -67,15 +63,6 @@ impl OpenDatabase {
                 .collect(),
         }
     }
-}
-
-fn is_zip(path: &Path) -> bool {
-    use std::io::Read;
-    let mut magic = [0u8; 4];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut magic))
-        .is_ok()
-        && &magic == b"PK\x03\x04"
 }
 
 impl AdvisorySource for OpenDatabase {

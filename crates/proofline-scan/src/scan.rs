@@ -232,7 +232,7 @@ fn finding(
             match s.kind {
                 // Ubuntu's priority words (`high`, `medium`, …) are ratings, not vectors.
                 proofline_vulndb::osv::SeverityType::Ubuntu => input.ratings.push(s.score.as_str()),
-                _ => input.vectors.push((kind_str(&s.kind), s.score.as_str())),
+                _ => input.vectors.push((s.kind.as_str(), s.score.as_str())),
             }
         }
         if let Some(word) = a.database_severity() {
@@ -339,17 +339,6 @@ fn finding(
         references,
         waived_by,
         blocking,
-    }
-}
-
-fn kind_str(kind: &proofline_vulndb::osv::SeverityType) -> &'static str {
-    use proofline_vulndb::osv::SeverityType;
-    match kind {
-        SeverityType::CvssV2 => "CVSS_V2",
-        SeverityType::CvssV3 => "CVSS_V3",
-        SeverityType::CvssV4 => "CVSS_V4",
-        SeverityType::Ubuntu => "Ubuntu",
-        SeverityType::Other(_) => "other",
     }
 }
 

@@ -3,15 +3,15 @@
 //! the index it builds used by a scan.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::{Arc, Mutex};
+use std::process::Output;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use common::repo;
+use std::sync::{Arc, Mutex};
 
 /// RustSec's OSV records as OSV publishes them: `<id>.json` at the root of one zip.
 fn crates_io_zip() -> Vec<u8> {
@@ -94,16 +94,7 @@ fn serve(body: Vec<u8>) -> (String, RequestLog) {
 }
 
 fn scan(args: &[&str], cwd: &Path) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_proofline-scan"));
-    cmd.args(args)
-        .current_dir(cwd)
-        .env("PROOFLINE_LOG_LEVEL", "info");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("PROOFLINE_") && k != "PROOFLINE_LOG_LEVEL" {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.output().unwrap()
+    common::scan(args, cwd, "info")
 }
 
 #[test]

@@ -4,41 +4,17 @@
 //! VEX and expiring ignores, the database tools, and the errors (exit 2, nothing written).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use common::{repo, scan, stderr};
 use proofline_testkit::TestImage;
 use serde_json::Value;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn vulndb() -> String {
     repo().join("fixtures/vulndb").display().to_string()
-}
-
-fn scan(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_proofline-scan"));
-    cmd.args(args)
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("GITLAB_CI")
-        .env("PROOFLINE_LOG_LEVEL", "warn")
-        .current_dir(cwd);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("PROOFLINE_") && k != "PROOFLINE_LOG_LEVEL" {
-            cmd.env_remove(k);
-        }
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 fn json(path: &Path) -> Value {
@@ -186,7 +162,7 @@ fn findings_are_exactly_what_the_advisories_say() {
             "100000",
         ],
         tmp.path(),
-        &[],
+        "warn",
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let report = json(&ev.join("scan/report.json"));
@@ -275,7 +251,7 @@ fn findings_are_exactly_what_the_advisories_say() {
             "upstream",
         ],
         tmp.path(),
-        &[],
+        "warn",
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let got2 = finding_keys(&json(&ev2.join("scan/report.json")));
@@ -308,7 +284,7 @@ fn the_gate_vex_and_expiring_ignores() {
         let mut args: Vec<&str> = base.to_vec();
         args.extend_from_slice(extra);
         args.extend_from_slice(&["--evidence-dir", ev.to_str().unwrap()]);
-        let out = scan(&args, tmp.path(), &[]);
+        let out = scan(&args, tmp.path(), "warn");
         let report = ev.join("scan/report.json");
         (
             out,
@@ -431,13 +407,13 @@ fn the_database_tools_and_freshness() {
             db.to_str().unwrap(),
         ],
         tmp.path(),
-        &[],
+        "warn",
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let out = scan(
         &["db", "info", "--db", db.to_str().unwrap()],
         tmp.path(),
-        &[],
+        "warn",
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let info = String::from_utf8_lossy(&out.stdout);
@@ -458,7 +434,7 @@ fn the_database_tools_and_freshness() {
             ev.to_str().unwrap(),
         ],
         tmp.path(),
-        &[],
+        "warn",
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let report = json(&ev.join("scan/report.json"));
@@ -482,7 +458,7 @@ fn the_database_tools_and_freshness() {
             "1",
         ],
         tmp.path(),
-        &[],
+        "warn",
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stderr(&out).contains("db update"), "{}", stderr(&out));
@@ -500,7 +476,7 @@ fn the_database_tools_and_freshness() {
             "--require-fresh-db",
         ],
         tmp.path(),
-        &[],
+        "warn",
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(!ev.join("scan").exists());
@@ -582,7 +558,7 @@ fn bad_input_is_exit_2_and_writes_nothing() {
     for (args, needle) in cases {
         let mut args = args.clone();
         args.extend_from_slice(&["--evidence-dir", evs]);
-        let out = scan(&args, tmp.path(), &[]);
+        let out = scan(&args, tmp.path(), "warn");
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
         assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
         assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
@@ -609,7 +585,7 @@ fn a_foreign_sbom_is_scanned_by_its_purls() {
             ev.to_str().unwrap(),
         ],
         tmp.path(),
-        &[],
+        "warn",
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let report = json(&ev.join("scan/report.json"));

@@ -148,14 +148,24 @@ impl From<String> for SeverityType {
     }
 }
 
+impl SeverityType {
+    /// The OSV spelling (`CVSS_V3`, `Ubuntu`, …).
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::CvssV2 => "CVSS_V2",
+            Self::CvssV3 => "CVSS_V3",
+            Self::CvssV4 => "CVSS_V4",
+            Self::Ubuntu => "Ubuntu",
+            Self::Other(other) => other,
+        }
+    }
+}
+
 impl From<SeverityType> for String {
     fn from(value: SeverityType) -> Self {
         match value {
-            SeverityType::CvssV2 => "CVSS_V2".into(),
-            SeverityType::CvssV3 => "CVSS_V3".into(),
-            SeverityType::CvssV4 => "CVSS_V4".into(),
-            SeverityType::Ubuntu => "Ubuntu".into(),
             SeverityType::Other(other) => other,
+            known => known.as_str().to_string(),
         }
     }
 }

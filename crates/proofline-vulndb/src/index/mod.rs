@@ -463,6 +463,12 @@ impl Database {
     }
 
     /// The file or directory opened.
+    /// Whether this is an index built by [`build`] (read from disk), as opposed to OSV files
+    /// indexed in memory at open.
+    pub fn is_index(&self) -> bool {
+        matches!(self.backing, Backing::File(_))
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
