@@ -1,0 +1,1 @@
+//! Cosign-compatible key material: generation, import of cosign's encrypted private keys, public keys.
