@@ -7,6 +7,7 @@
 mod front;
 mod image;
 mod registry;
+pub mod sigstore;
 mod skopeo;
 
 pub use front::TokenRequest;
