@@ -106,6 +106,24 @@ async fn keyless_blob_signature_verifies_and_tampering_is_caught() {
         1
     );
 
+    // Proofs from trees of every shape up to 8 leaves verify with the verifier's own Merkle code.
+    let mut last = None;
+    for n in 3..=8u8 {
+        let artifact = [n];
+        let b = signer(&standin, &token)
+            .sign(artifact.as_slice())
+            .await
+            .unwrap();
+        assert!(
+            verifier
+                .verify(artifact.as_slice(), &b, &policy)
+                .unwrap()
+                .tlog_verified()
+        );
+        last = Some(b);
+    }
+    assert_eq!(standin.entries(), 8);
+
     // The bundle survives a JSON round trip and keeps verifying.
     let again = Bundle::from_json(&bundle.to_json_pretty().unwrap()).unwrap();
     assert!(verifier.verify(ARTIFACT, &again, &policy).is_ok());
@@ -122,13 +140,87 @@ async fn keyless_blob_signature_verifies_and_tampering_is_caught() {
         .json()
         .await
         .unwrap();
-    assert_eq!(info["treeSize"], 2);
-    let root_b64 = entry["inclusionProof"]["rootHash"].as_str().unwrap();
+    assert_eq!(info["treeSize"], 8);
+    let last: Value = serde_json::from_str(&last.unwrap().to_json().unwrap()).unwrap();
+    let root_b64 = last["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["rootHash"]
+        .as_str()
+        .unwrap();
     use base64::Engine as _;
     let root = base64::engine::general_purpose::STANDARD
         .decode(root_b64)
         .unwrap();
     assert_eq!(info["rootHash"], hex::encode(root));
+}
+
+#[tokio::test]
+async fn leaf_certificates_have_the_fulcio_profile() {
+    use x509_cert::Certificate;
+    use x509_cert::der::asn1::Utf8StringRef;
+    use x509_cert::der::{Decode as _, Encode as _};
+
+    let standin = SigstoreStandIn::start().unwrap();
+    let bundle = signer(&standin, &standin.identity_token(EMAIL))
+        .sign(ARTIFACT)
+        .await
+        .unwrap();
+    let v: Value = serde_json::from_str(&bundle.to_json().unwrap()).unwrap();
+    let raw = v["verificationMaterial"]["certificate"]["rawBytes"]
+        .as_str()
+        .unwrap();
+    use base64::Engine as _;
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(raw)
+        .unwrap();
+    let leaf = Certificate::from_der(&der).unwrap();
+    let tbs = &leaf.tbs_certificate;
+    assert!(
+        tbs.subject.0.is_empty(),
+        "Fulcio leaves have an empty subject"
+    );
+    let validity =
+        tbs.validity.not_after.to_unix_duration() - tbs.validity.not_before.to_unix_duration();
+    assert_eq!(validity.as_secs(), 600);
+
+    let exts = tbs.extensions.as_ref().unwrap();
+    let ext = |oid: &str| {
+        exts.iter()
+            .find(|e| e.extn_id.to_string() == oid)
+            .unwrap_or_else(|| panic!("no extension {oid}"))
+    };
+    let issuer = standin.oidc_issuer();
+    let san = ext("2.5.29.17");
+    assert!(san.critical);
+    let names = x509_cert::ext::pkix::SubjectAltName::from_der(san.extn_value.as_bytes()).unwrap();
+    assert_eq!(
+        names.0,
+        vec![x509_cert::ext::pkix::name::GeneralName::Rfc822Name(
+            EMAIL.to_string().try_into().unwrap()
+        )]
+    );
+    let ku = ext("2.5.29.15");
+    assert!(ku.critical);
+    let ku = x509_cert::ext::pkix::KeyUsage::from_der(ku.extn_value.as_bytes()).unwrap();
+    assert!(ku.digital_signature() && !ku.key_cert_sign());
+    let eku =
+        x509_cert::ext::pkix::ExtendedKeyUsage::from_der(ext("2.5.29.37").extn_value.as_bytes())
+            .unwrap();
+    assert_eq!(
+        eku.0.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        ["1.3.6.1.5.5.7.3.3"]
+    );
+    assert_eq!(
+        ext("1.3.6.1.4.1.57264.1.1").extn_value.as_bytes(),
+        issuer.as_bytes()
+    );
+    assert_eq!(
+        ext("1.3.6.1.4.1.57264.1.8").extn_value.as_bytes(),
+        Utf8StringRef::new(&issuer).unwrap().to_der().unwrap()
+    );
+    assert!(!ext("1.3.6.1.4.1.11129.2.4.2").critical);
+    assert!(
+        ext("2.5.29.35").extn_value.as_bytes().len() > 4,
+        "authority key identifier"
+    );
 }
 
 #[tokio::test]

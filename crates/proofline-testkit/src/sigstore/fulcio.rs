@@ -204,6 +204,7 @@ impl Ca {
 }
 
 /// The key a client submitted, as rcgen needs it: the EC point and the matching algorithm.
+#[derive(Debug)]
 struct SubmittedKey {
     alg: &'static rcgen::SignatureAlgorithm,
     point: Vec<u8>,
@@ -379,4 +380,103 @@ pub(crate) fn signing_cert(
         pem("CERTIFICATE", &ca.root_der),
     ];
     Ok(json!({ "signedCertificateEmbeddedSct": { "chain": { "certificates": chain } } }))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    const ISS: &str = "http://127.0.0.1:1/oidc";
+
+    fn request(token: &str, key_pem: &str, pop: &str) -> Vec<u8> {
+        serde_json::to_vec(&json!({
+            "credentials": { "oidcIdentityToken": token },
+            "publicKeyRequest": { "publicKey": { "algorithm": "", "content": key_pem }, "proofOfPossession": pop }
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn hostile_requests_are_refused_with_fulcio_statuses() {
+        let now = 1_700_000_000;
+        let ca = Ca::generate(now).unwrap();
+        let oidc_key = ServiceKey::jose_signing().unwrap();
+        let ct_key = ServiceKey::der_signing().unwrap();
+        let client = ServiceKey::der_signing().unwrap();
+        let claims = |extra: Value| {
+            let mut c = json!({ "iss": ISS, "aud": "sigstore", "exp": now + 600, "sub": "https://ci.test/wf" });
+            c.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            oidc::mint(&oidc_key, &c).unwrap()
+        };
+        let key_pem = pem("PUBLIC KEY", client.spki());
+        let pop = |text: &str| super::super::keys::b64(&client.sign(text.as_bytes()).unwrap());
+        let run = |body: &[u8]| signing_cert(body, &ca, &oidc_key, ISS, &ct_key, now);
+
+        // The good case: a URI identity gets a three-certificate chain.
+        let token = claims(json!({}));
+        let ok = run(&request(&token, &key_pem, &pop("https://ci.test/wf"))).unwrap();
+        let chain = &ok["signedCertificateEmbeddedSct"]["chain"]["certificates"];
+        assert_eq!(chain.as_array().unwrap().len(), 3);
+
+        let unverified = claims(json!({ "email": "a@b.test", "email_verified": false }));
+        let not_uri = claims(json!({ "sub": "plain-subject" }));
+        let rsa_pem =
+            "-----BEGIN PUBLIC KEY-----\nMA0GCSqGSIb3DQEBAQUAAwEA\n-----END PUBLIC KEY-----\n";
+        let cases: Vec<(Vec<u8>, u16)> = vec![
+            (b"{".to_vec(), 400),
+            (b"[]".to_vec(), 400),
+            (request(&token, "not pem", &pop("https://ci.test/wf")), 400),
+            (
+                request(
+                    &token,
+                    &pem("CERTIFICATE", &ca.root_der),
+                    &pop("https://ci.test/wf"),
+                ),
+                400,
+            ),
+            (request(&token, rsa_pem, &pop("https://ci.test/wf")), 400),
+            (request(&token, &key_pem, "%%%"), 400),
+            (
+                request(&token, &key_pem, &pop("https://ci.test/other")),
+                400,
+            ),
+            (request(&unverified, &key_pem, &pop("a@b.test")), 400),
+            (request(&not_uri, &key_pem, &pop("plain-subject")), 400),
+            (request("a.b.c", &key_pem, &pop("https://ci.test/wf")), 401),
+        ];
+        for (body, status) in cases {
+            let err = run(&body).unwrap_err();
+            assert_eq!(err.status, status, "{err}");
+        }
+    }
+
+    #[test]
+    fn submitted_keys_must_be_p256_or_p384() {
+        let p256 = ServiceKey::der_signing().unwrap();
+        assert!(SubmittedKey::parse(p256.spki()).is_ok());
+        let p384 = KeyPair::generate_for(&PKCS_ECDSA_P384_SHA384).unwrap();
+        let parsed = SubmittedKey::parse(&p384.subject_public_key_info()).unwrap();
+        assert!(std::ptr::eq(parsed.alg, &PKCS_ECDSA_P384_SHA384));
+        for bad in [&b""[..], b"\x30\x00", &p256.spki()[..20]] {
+            assert_eq!(SubmittedKey::parse(bad).unwrap_err().status, 400);
+        }
+    }
+
+    #[test]
+    fn sct_inputs_have_the_rfc_6962_layout() {
+        let signed = sct_signed_data(0x0102, &[7; 32], b"tbs").unwrap();
+        let mut expected = vec![0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 0, 1];
+        expected.extend_from_slice(&[7; 32]);
+        expected.extend_from_slice(&[0, 0, 3]);
+        expected.extend_from_slice(b"tbs");
+        expected.extend_from_slice(&[0, 0]);
+        assert_eq!(signed, expected);
+        let sct = sct_bytes(&[9; 32], 5, b"sig").unwrap();
+        assert_eq!(sct.len(), 1 + 32 + 8 + 2 + 2 + 2 + 3);
+        assert_eq!(&sct[sct.len() - 7..], &[4, 3, 0, 3, b's', b'i', b'g']);
+        assert!(tls_vec16(&vec![0; 70_000]).is_err());
+    }
 }
