@@ -150,6 +150,29 @@ async fn keyless_blob_signature_verifies_and_tampering_is_caught() {
         .decode(root_b64)
         .unwrap();
     assert_eq!(info["rootHash"], hex::encode(root));
+
+    // The first entry, fetched back, is the body the first bundle carries, proven in the bigger tree.
+    let fetched: Value = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(format!(
+            "{}/api/v1/log/entries?logIndex=0",
+            standin.rekor_url()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (_, fetched) = fetched.as_object().unwrap().iter().next().unwrap();
+    let first: Value = serde_json::from_str(&bundle.to_json().unwrap()).unwrap();
+    assert_eq!(
+        fetched["body"],
+        first["verificationMaterial"]["tlogEntries"][0]["canonicalizedBody"]
+    );
+    assert_eq!(fetched["verification"]["inclusionProof"]["treeSize"], 8);
 }
 
 #[tokio::test]

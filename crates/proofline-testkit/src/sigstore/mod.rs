@@ -25,7 +25,8 @@
 //!   real inclusion proof, a signed checkpoint (`<host> - <treeID>`, size, root, `Timestamp:`,
 //!   signature line with the 4-byte key hint) and a SET over the canonical `{body,
 //!   integratedTime, logID, logIndex}`. A duplicate entry is a 409, a bad signature a 400.
-//!   `GET /api/v1/log` answers the tree head.
+//!   `GET /api/v1/log` answers the tree head, `GET /api/v1/log/entries/{uuid}` and
+//!   `?logIndex=` an entry with its proof against the current tree.
 //! - **Trusted root**: [`SigstoreStandIn::trusted_root_json`] publishes the CA chain, the Rekor key
 //!   and the CT log key in the `trusted_root.json` v0.1 format with validity windows.
 //!
@@ -34,7 +35,7 @@
 //! No timestamp authority (RFC 3161), no Rekor v2 (tiles, `hashedrekord` 0.0.2), no CT log API
 //! (the SCT is made in-process, nothing is submitted to a CT log), no OIDC discovery or JWKS
 //! endpoints (the stand-in knows its own key), no Fulcio `configuration`/`trustBundle`, no
-//! Rekor search, retrieval, consistency proofs or other entry kinds, no persistence: the log lives
+//! Rekor search, consistency proofs or other entry kinds, no persistence: the log lives
 //! as long as the [`SigstoreStandIn`].
 
 mod fulcio;
@@ -95,6 +96,13 @@ impl Rejection {
     pub(crate) fn conflict(message: impl Into<String>) -> Self {
         Self {
             status: 409,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn not_found(message: impl Into<String>) -> Self {
+        Self {
+            status: 404,
             message: message.into(),
         }
     }
@@ -397,9 +405,17 @@ fn failure(status: u16, service: &str) -> Rejection {
     }
 }
 
+fn rekor_answer(answer: Result<Value, Rejection>) -> Response<Full<Bytes>> {
+    match answer {
+        Ok(v) => respond(200, &v),
+        Err(r) => respond(r.status, &r.rekor_body()),
+    }
+}
+
 async fn handle(req: Request<Incoming>, state: &Mutex<State>) -> Response<Full<Bytes>> {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
     let body = match Limited::new(req.into_body(), fulcio::MAX_BODY)
         .collect()
         .await
@@ -457,10 +473,14 @@ async fn handle(req: Request<Incoming>, state: &Mutex<State>) -> Response<Full<B
                 Err(r) => respond(r.status, &r.rekor_body()),
             }
         }
-        (&Method::GET, "/api/v1/log") => match st.log.log_info(now_nanos()) {
-            Ok(v) => respond(200, &v),
-            Err(r) => respond(r.status, &r.rekor_body()),
-        },
+        (&Method::GET, "/api/v1/log") => rekor_answer(st.log.log_info(now_nanos())),
+        (&Method::GET, "/api/v1/log/entries") => {
+            rekor_answer(st.log.entry_by_index(&query, now_nanos()))
+        }
+        (&Method::GET, p) if p.starts_with("/api/v1/log/entries/") => {
+            let uuid = p.trim_start_matches("/api/v1/log/entries/");
+            rekor_answer(st.log.entry_by_uuid(uuid, now_nanos()))
+        }
         _ => {
             let r = Rejection {
                 status: 404,
