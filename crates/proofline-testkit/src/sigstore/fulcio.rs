@@ -304,37 +304,56 @@ fn sct_bytes(log_id: &[u8; 32], timestamp_ms: u64, signature: &[u8]) -> Result<V
 
 /// The parts of a `signingCert` request Fulcio reads.
 struct SigningCertRequest {
-    token: String,
     spki: Vec<u8>,
     proof_of_possession: Vec<u8>,
 }
 
-fn parse_request(body: &[u8]) -> Result<SigningCertRequest, Rejection> {
+/// The request's fields as sent; the key and the proof are decoded only after the token is
+/// authenticated, in Fulcio's order (a bad token is a 401 whatever else is wrong).
+struct RawRequest {
+    token: String,
+    key_pem: String,
+    proof_of_possession: String,
+}
+
+fn parse_request(body: &[u8]) -> Result<RawRequest, Rejection> {
     let bad = |why: String| Rejection::bad_request(format!("malformed signingCert request: {why}"));
     let json: Value = serde_json::from_slice(body).map_err(|e| bad(format!("not JSON: {e}")))?;
     let field = |path: &[&str]| {
         path.iter()
             .try_fold(&json, |v, k| v.get(k))
             .and_then(Value::as_str)
+            .map(str::to_string)
             .ok_or_else(|| bad(format!("missing string {}", path.join("."))))
     };
-    let token = field(&["credentials", "oidcIdentityToken"])?.to_string();
-    let key_pem = field(&["publicKeyRequest", "publicKey", "content"])?;
-    let (label, spki) = pem_decode(key_pem)?;
-    if label != "PUBLIC KEY" {
-        return Err(bad(format!(
-            "publicKey.content is a {label:?} PEM block, not PUBLIC KEY"
-        )));
-    }
-    let pop = field(&["publicKeyRequest", "proofOfPossession"])?;
-    let proof_of_possession = base64::engine::general_purpose::STANDARD
-        .decode(pop)
-        .map_err(|e| bad(format!("proofOfPossession is not base64: {e}")))?;
-    Ok(SigningCertRequest {
-        token,
-        spki,
-        proof_of_possession,
+    Ok(RawRequest {
+        token: field(&["credentials", "oidcIdentityToken"])?,
+        key_pem: field(&["publicKeyRequest", "publicKey", "content"])?,
+        proof_of_possession: field(&["publicKeyRequest", "proofOfPossession"])?,
     })
+}
+
+impl RawRequest {
+    fn decode(self) -> Result<SigningCertRequest, Rejection> {
+        let bad = |why: String| {
+            Rejection::bad_request(format!(
+                "The public key supplied in the request could not be parsed: {why}"
+            ))
+        };
+        let (label, spki) = pem_decode(&self.key_pem).map_err(|e| bad(e.message))?;
+        if label != "PUBLIC KEY" {
+            return Err(bad(format!(
+                "publicKey.content is a {label:?} PEM block, not PUBLIC KEY"
+            )));
+        }
+        let proof_of_possession = base64::engine::general_purpose::STANDARD
+            .decode(&self.proof_of_possession)
+            .map_err(|e| Rejection::bad_request(format!("proofOfPossession is not base64: {e}")))?;
+        Ok(SigningCertRequest {
+            spki,
+            proof_of_possession,
+        })
+    }
 }
 
 /// Verifies the proof of possession as Fulcio does: a signature by the submitted key over the
@@ -364,14 +383,16 @@ pub(crate) fn signing_cert(
     ct_key: &ServiceKey,
     now: u64,
 ) -> Result<Value, Rejection> {
-    let request = parse_request(body)?;
-    let principal = oidc::verify(oidc_key, oidc_issuer, &request.token, now)?;
+    let raw = parse_request(body)?;
+    let principal = oidc::verify(oidc_key, oidc_issuer, &raw.token, now)?;
     if !principal.is_email && !principal.identity.contains("://") {
-        return Err(Rejection::bad_request(format!(
-            "subject {:?} is neither an email nor a URI",
+        return Err(Rejection::unauthenticated(format!(
+            "There was an error processing the identity token: subject {:?} is neither an email \
+             nor a URI",
             principal.identity
         )));
     }
+    let request = raw.decode()?;
     check_proof(&request, &principal)?;
     let leaf = ca.issue_leaf(&principal, &request.spki, now, ct_key)?;
     let chain = [
@@ -443,9 +464,10 @@ mod tests {
                 request(&token, &key_pem, &pop("https://ci.test/other")),
                 400,
             ),
-            (request(&unverified, &key_pem, &pop("a@b.test")), 400),
-            (request(&not_uri, &key_pem, &pop("plain-subject")), 400),
+            (request(&unverified, &key_pem, &pop("a@b.test")), 401),
+            (request(&not_uri, &key_pem, &pop("plain-subject")), 401),
             (request("a.b.c", &key_pem, &pop("https://ci.test/wf")), 401),
+            (request("a.b.c", "not pem", "%%%"), 401),
         ];
         for (body, status) in cases {
             let err = run(&body).unwrap_err();

@@ -30,6 +30,27 @@
 //! - **Trusted root**: [`SigstoreStandIn::trusted_root_json`] publishes the CA chain, the Rekor key
 //!   and the CT log key in the `trusted_root.json` v0.1 format with validity windows.
 //!
+//! # Use
+//!
+//! ```ignore
+//! let standin = SigstoreStandIn::start()?;
+//! let services = SigningServices::new(standin.fulcio_url(), standin.rekor_url());
+//! let token = IdentityToken::from_jwt(&standin.identity_token("ci@proofline.test"))?;
+//! let bundle = SigningContext::new(services).signer(token).sign(b"artifact").await?;
+//! let root = TrustedRoot::from_json(&standin.trusted_root_json())?;
+//! let policy = VerificationPolicy::new("ci@proofline.test", standin.oidc_issuer());
+//! Verifier::new(&root)?.verify(b"artifact", &bundle, &policy)?;
+//! ```
+//!
+//! Knobs for negative tests: [`SigstoreStandIn::fail_next_fulcio`],
+//! [`SigstoreStandIn::fail_next_rekor`], [`SigstoreStandIn::corrupt_next_rekor`], and
+//! [`SigstoreStandIn::sign_claims`] for tokens with the wrong audience, issuer or expiry.
+//!
+//! Rekor v1 verifies a DSSE signature with SHA-256 whatever the key (`LoadVerifier(key,
+//! crypto.SHA256)`), so a P-384 key that hashes the PAE with SHA-384 is refused by the real log
+//! and by this one; `hashedrekord` takes sha256, sha384 or sha512 digests (ECDSA, RSA PKCS#1
+//! v1.5; no Ed25519ph here).
+//!
 //! # What is not
 //!
 //! No timestamp authority (RFC 3161), no Rekor v2 (tiles, `hashedrekord` 0.0.2), no CT log API

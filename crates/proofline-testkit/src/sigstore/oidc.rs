@@ -40,7 +40,11 @@ pub(crate) fn verify(
     token: &str,
     now: u64,
 ) -> Result<Principal, Rejection> {
-    let unauth = |why: String| Rejection::unauthenticated(format!("invalid identity token: {why}"));
+    let unauth = |why: String| {
+        Rejection::unauthenticated(format!(
+            "There was an error processing the identity token: {why}"
+        ))
+    };
     if token.len() > MAX_TOKEN {
         return Err(unauth(format!(
             "{} bytes, more than {MAX_TOKEN}",
@@ -104,7 +108,7 @@ pub(crate) fn verify(
     }
     if let Some(email) = text("email") {
         if claims.get("email_verified").and_then(Value::as_bool) != Some(true) {
-            return Err(Rejection::bad_request(format!(
+            return Err(unauth(format!(
                 "email {email:?} is not verified (email_verified is not true)"
             )));
         }
