@@ -343,8 +343,9 @@ fn huge_scrypt_cost_is_refused_before_any_work() {
         json["kdf"]["params"] = serde_json::json!({"N": n, "r": r, "p": p});
         let started = Instant::now();
         let err = import_err(rewrap(&json).as_bytes());
+        // Refused from the JSON alone: N=2^30 would take minutes and a gigabyte.
         assert!(
-            started.elapsed() < Duration::from_millis(200),
+            started.elapsed() < Duration::from_secs(1),
             "N={n} took too long"
         );
         match &err {

@@ -208,9 +208,19 @@ impl Inner {
     }
 }
 
-/// Keeps an RSA key only if it is 4096-bit.
+/// Keeps an RSA key only if its modulus is exactly 4096 bits (counted by AWS-LC from the public
+/// key, so a 4095-bit modulus, which still makes 512-byte signatures, is refused).
 fn rsa_4096(key: RsaKeyPair, origin: &str) -> Result<RsaKeyPair, KeyError> {
-    let bits = key.public_modulus_len().saturating_mul(8);
+    let bits = key
+        .public_key()
+        .as_der()
+        .ok()
+        .and_then(|der| aws_lc_rs::rsa::PublicEncryptingKey::from_der(der.as_ref()).ok())
+        .map(|public| public.key_size_bits())
+        .ok_or(KeyError::Module {
+            action: "read the RSA key size",
+            algorithm: Algorithm::Rsa4096,
+        })?;
     if bits == RSA_BITS {
         Ok(key)
     } else {
