@@ -57,3 +57,6 @@ scripts/crosscheck-sbom.sh
 # The scan stage against cargo-audit on the same RustSec data: a Cargo.lock and a cargo-auditable
 # binary (cargo-audit is built from crates.io into ~/.cache/proofline-peers on first use).
 scripts/crosscheck-scan.sh
+# The sign stage against sigstore-js (offline, keyed and keyless bundles), the in-toto-attestation
+# validators and openssl; `proofline verify` against tampered evidence.
+scripts/crosscheck-sign.sh

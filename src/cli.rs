@@ -43,6 +43,13 @@ pub enum Command {
     /// block (exit 1) unless waived by VEX or a reasoned, expiring ignore; SARIF, GitLab and
     /// OpenVEX outputs; `db build|update|info` manage the database.
     Scan(proofline_scan::ScanCommandLine),
+    /// Stage 6: sign the image (cosign v3 bundle and v2 simple signing) and every evidence
+    /// artifact as an in-toto statement in a Sigstore bundle: keyed, keyless (Fulcio + Rekor) or
+    /// with an ephemeral key; `keygen` makes a cosign-compatible key pair.
+    Sign(proofline_sign::SignCommandLine),
+    /// Verify an image's signatures and signed evidence offline against a key or a certificate
+    /// identity and a Sigstore trusted root; exit 0 only when everything verified.
+    Verify(Box<proofline_verify::VerifyArgs>),
     /// Run every stage that exists, in order, over one image and one evidence directory.
     Pipeline(Box<PipelineArgs>),
 }
@@ -138,4 +145,12 @@ pub struct PipelineArgs {
     /// The scan stage's settings (it scans the SBOM the sbom stage just recorded).
     #[command(flatten)]
     pub scan: proofline_scan::ScanSettings,
+    /// The sign stage's settings (with none of --key, --keyless, --ephemeral-key, the pipeline
+    /// signs with an ephemeral key). The pipeline then verifies its own signatures.
+    #[command(flatten)]
+    pub sign: proofline_sign::SignSettings,
+    /// The Sigstore trusted root the pipeline verifies keyless signatures against (default: the
+    /// public Sigstore production root shipped in the binary).
+    #[arg(long, env = "PROOFLINE_TRUSTED_ROOT")]
+    pub trusted_root: Option<PathBuf>,
 }

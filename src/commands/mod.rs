@@ -19,6 +19,8 @@ pub(crate) fn dispatch(command: Command) -> anyhow::Result<Outcome> {
         Command::Source(args) => source::run(&args),
         Command::Sbom(command_line) => proofline_sbom::run_command_line(&command_line),
         Command::Scan(command_line) => proofline_scan::run_command_line(&command_line),
+        Command::Sign(command_line) => proofline_sign::run_command_line(&command_line),
+        Command::Verify(args) => proofline_verify::run(&args),
         Command::Pipeline(args) => pipeline::run(&args),
     }
 }

@@ -1,6 +1,7 @@
 //! `proofline pipeline`: every stage that exists, in order, over one image and one evidence
 //! directory. Today: `image`, then `source` when a git repository is at hand, then `sbom`, then
-//! `scan` (over the SBOM just recorded).
+//! `scan` (over the SBOM just recorded), then `sign`, whose signatures the pipeline verifies
+//! offline before it reports success.
 //! Each later stage adds itself here.
 
 use std::path::Path;
@@ -85,6 +86,10 @@ pub(crate) fn run(args: &PipelineArgs) -> anyhow::Result<Outcome> {
             policy_file.path(),
         )?);
     }
+    {
+        let _group = ci.ci().group("proofline: sign");
+        outcome = outcome.and(sign_and_verify(&dir, &ci, args, &reference)?);
+    }
     let manifest = dir.read_manifest()?;
     tracing::info!(
         "pipeline finished: {} stage(s) recorded in {}",
@@ -92,4 +97,60 @@ pub(crate) fn run(args: &PipelineArgs) -> anyhow::Result<Outcome> {
         dir.path().join(proofline_evidence::MANIFEST_FILE).display()
     );
     Ok(outcome)
+}
+
+/// Signs the evidence (ephemeral key unless a way of signing was given) and verifies every
+/// signature against the image's real digest, the way `proofline verify` would.
+fn sign_and_verify(
+    dir: &EvidenceDir,
+    ci: &StageCi,
+    args: &PipelineArgs,
+    reference: &str,
+) -> anyhow::Result<Outcome> {
+    let mut settings = args.sign.clone();
+    if !settings.has_mode() {
+        tracing::info!(
+            "signing with an ephemeral key (pass --key cosign.key or --keyless to sign with an identity others can trust)"
+        );
+        settings.ephemeral_key = true;
+    }
+    let signed = proofline_sign::sign_evidence(dir, ci, &settings)?;
+    let trust = match &signed.keyless_identity {
+        Some((identity, issuer)) => proofline_verify::Trust::identity(
+            proofline_verify::Matcher::Exact(identity.clone()),
+            proofline_verify::Matcher::Exact(issuer.clone()),
+            proofline_verify::load_trusted_root(args.trusted_root.as_deref())?,
+        )?,
+        None => {
+            let key = dir
+                .path()
+                .join(proofline_verify::layout::SIGN_STAGE)
+                .join(proofline_verify::layout::PUBLIC_KEY);
+            proofline_verify::Trust::key(&key, None, false)?
+        }
+    };
+    let image = proofline_verify::cli::resolve_image(reference, &args.access)?;
+    if image.sha256 != signed.image.sha256 {
+        bail!(
+            "the evidence was signed for {}, but {reference} is {}: the image changed during the pipeline",
+            signed.image.digest(),
+            image.digest()
+        );
+    }
+    let report = proofline_verify::verify_evidence(dir.path(), reference, &image, &trust, &[])?;
+    for line in report.render_text().lines() {
+        tracing::info!("verify: {line}");
+    }
+    Ok(if report.passed {
+        Outcome::Passed
+    } else {
+        for failure in report.failures() {
+            tracing::error!(
+                "verify: {}: {}",
+                failure.artifact,
+                failure.reason.as_deref().unwrap_or("not verified")
+            );
+        }
+        Outcome::Violation
+    })
 }

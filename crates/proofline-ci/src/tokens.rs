@@ -8,12 +8,13 @@ use crate::secret::Secret;
 
 /// Every environment variable this crate treats as a token. They are read only into [`Secret`]s, never into the
 /// context, never logged.
-pub const TOKEN_VARIABLES: [&str; 5] = [
+pub const TOKEN_VARIABLES: [&str; 6] = [
     "GITHUB_TOKEN",
     "GITLAB_TOKEN",
     "CI_JOB_TOKEN",
     "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
     "ACTIONS_RUNTIME_TOKEN",
+    "SIGSTORE_ID_TOKEN",
 ];
 
 /// How a forge token authenticates, which decides the HTTP header it goes in.
@@ -66,6 +67,7 @@ pub struct Tokens {
     id_token_request: Option<Secret>,
     id_token_request_url: Option<String>,
     actions_runtime: Option<Secret>,
+    sigstore_id_token: Option<Secret>,
 }
 
 impl Tokens {
@@ -80,6 +82,7 @@ impl Tokens {
             id_token_request: secret("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
             id_token_request_url: non_empty(env, "ACTIONS_ID_TOKEN_REQUEST_URL"),
             actions_runtime: secret("ACTIONS_RUNTIME_TOKEN"),
+            sigstore_id_token: secret("SIGSTORE_ID_TOKEN"),
         }
     }
 
@@ -101,6 +104,11 @@ impl Tokens {
     /// `ACTIONS_RUNTIME_TOKEN` (runner internal; JavaScript and container actions only).
     pub fn actions_runtime_token(&self) -> Option<&Secret> {
         self.actions_runtime.as_ref()
+    }
+
+    /// `SIGSTORE_ID_TOKEN`: an OIDC token for Sigstore (GitLab's `id_tokens:` sets it; any CI may).
+    pub fn sigstore_id_token(&self) -> Option<&Secret> {
+        self.sigstore_id_token.as_ref()
     }
 
     /// The GitHub OIDC token request (URL + bearer token), when the job has `permissions: id-token: write`.
@@ -141,6 +149,7 @@ impl Tokens {
             &self.ci_job,
             &self.id_token_request,
             &self.actions_runtime,
+            &self.sigstore_id_token,
         ]
         .into_iter()
         .flatten()
@@ -158,6 +167,7 @@ impl fmt::Debug for Tokens {
                 &self.ci_job,
                 &self.id_token_request,
                 &self.actions_runtime,
+                &self.sigstore_id_token,
             ])
             .filter_map(|(name, s)| s.as_ref().map(|_| name))
             .collect();

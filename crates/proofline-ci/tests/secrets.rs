@@ -8,12 +8,13 @@ use proofline_ci::{
     Ci, CiContext, CiOptions, Forge, ForgeTokenKind, MapEnv, Secret, TOKEN_VARIABLES, Tokens,
 };
 
-const VALUES: [&str; 5] = [
+const VALUES: [&str; 6] = [
     "ghs_16C7e42F292c6912E7710c838347Ae178B4a",
     "glpat-xXxXxXxXxXxXxXxXxXxX",
     "job-token-value-0123456789",
     "id-token-request-abcdef",
     "actions-runtime-token-zyx",
+    "eyJhbGciOiJSUzI1NiJ9.sigstore-id-token.sig",
 ];
 
 fn with_tokens(mut env: MapEnv) -> MapEnv {

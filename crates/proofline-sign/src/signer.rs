@@ -18,10 +18,13 @@ use std::fmt;
 
 /// Key algorithms Proofline generates and signs with. Each has one signing scheme, the one cosign
 /// and the Sigstore clients use for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Algorithm {
     /// ECDSA on P-256 with SHA-256 (cosign's default).
+    #[default]
     EcdsaP256,
     /// ECDSA on P-384 with SHA-384.
     EcdsaP384,
@@ -138,4 +141,17 @@ pub trait Signer: Send + Sync {
 
     /// The cryptographic module that makes the signatures.
     fn module(&self) -> ModuleInfo;
+}
+
+/// The PEM `PUBLIC KEY` text of an SPKI DER key (what `cosign.pub` holds).
+pub fn public_key_pem(spki_der: &[u8]) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(spki_der);
+    let mut pem = String::from("-----BEGIN PUBLIC KEY-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        pem.push_str(&String::from_utf8_lossy(line));
+        pem.push('\n');
+    }
+    pem.push_str("-----END PUBLIC KEY-----\n");
+    pem
 }

@@ -1,2 +1,13 @@
 //! Proofline's verifier: checks that an image's signature and every signed evidence artifact
 //! verify, offline, against a key or a Sigstore trusted root, and fails closed.
+
+pub mod cli;
+pub mod evidence;
+pub mod layout;
+pub mod statement;
+pub mod trust;
+
+pub use evidence::{Check, Report, Status, verify_evidence};
+pub use statement::ImageSubject;
+pub use trust::{Matcher, Trust, TrustError, TrustPolicy, load_trusted_root};
+pub use cli::{VerifyArgs, run};

@@ -10,7 +10,6 @@
 mod cosign;
 mod error;
 mod files;
-mod module;
 mod oid;
 mod software;
 
@@ -26,7 +25,6 @@ pub use files::{
     COSIGN_KEY_FILE, COSIGN_PUB_FILE, GeneratedKey, import_cosign_key_file, keygen,
     password_from_env,
 };
-pub use module::{AWS_LC_RS_VERSION, aws_lc_module};
 pub use software::SoftwareSigner;
 
 use crate::signer::Algorithm;

@@ -13,7 +13,6 @@ use aws_lc_rs::signature::{
 use zeroize::Zeroizing;
 
 use super::KeyError;
-use super::module::aws_lc_module;
 use super::oid::{KeyKind, key_kind};
 use crate::signer::{Algorithm, ModuleInfo, SignError, Signer};
 
@@ -275,6 +274,6 @@ impl Signer for SoftwareSigner {
     }
 
     fn module(&self) -> ModuleInfo {
-        aws_lc_module()
+        crate::crypto_module::aws_lc()
     }
 }

@@ -1,0 +1,148 @@
+//! Turns payloads into Sigstore bundles v0.3, keyed (any [`Signer`]; the bundle carries a
+//! public-key hint, as cosign v3 writes keyed bundles) or keyless (an ephemeral key, a Fulcio
+//! certificate and a Rekor entry per signature, through `sigstore-sign`).
+
+use sigstore_sign::types::bundle::{
+    MessageDigest, MessageSignature, PublicKeyIdentifier, VerificationMaterial,
+    VerificationMaterialContent,
+};
+use sigstore_sign::types::{
+    Bundle, DigestBytes, DsseEnvelope, DsseSignature, HashAlgorithm, KeyId, MediaType,
+    PayloadBytes, SignatureBytes, SignatureContent,
+};
+
+use crate::crypto_module;
+use crate::keyless::Keyless;
+use crate::signer::{Algorithm, Hash, ModuleInfo, SignError, Signer};
+use proofline_verify::statement::IN_TOTO_PAYLOAD_TYPE;
+
+/// Why a bundle could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    /// The key refused.
+    #[error(transparent)]
+    Sign(#[from] SignError),
+    /// Fulcio, Rekor or the OIDC token failed (the message names the service and the fix).
+    #[error("keyless signing failed: {0}")]
+    Keyless(String),
+}
+
+/// What makes the signatures.
+pub enum BundleSigner {
+    /// A key: from a cosign key file, or ephemeral for a local run.
+    Keyed {
+        /// The key.
+        signer: Box<dyn Signer>,
+        /// The bundles' `publicKey.hint`: the key's SHA-256 (hex).
+        hint: String,
+    },
+    /// Fulcio + Rekor with an OIDC identity.
+    Keyless(Box<Keyless>),
+}
+
+impl std::fmt::Debug for BundleSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BundleSigner::Keyed { signer, hint } => f
+                .debug_struct("Keyed")
+                .field("algorithm", &signer.algorithm())
+                .field("hint", hint)
+                .finish(),
+            BundleSigner::Keyless(k) => f.debug_tuple("Keyless").field(k).finish(),
+        }
+    }
+}
+
+impl BundleSigner {
+    /// A keyed signer.
+    pub fn keyed(signer: Box<dyn Signer>) -> Self {
+        let hint = proofline_evidence::sha256_hex(signer.public_key_der());
+        BundleSigner::Keyed { signer, hint }
+    }
+
+    /// The algorithm of the signatures (keyless: Fulcio's ephemeral ECDSA P-256 key).
+    pub fn algorithm(&self) -> Algorithm {
+        match self {
+            BundleSigner::Keyed { signer, .. } => signer.algorithm(),
+            BundleSigner::Keyless(_) => Algorithm::EcdsaP256,
+        }
+    }
+
+    /// The module that makes the signatures.
+    pub fn module(&self) -> ModuleInfo {
+        match self {
+            BundleSigner::Keyed { signer, .. } => signer.module(),
+            // sigstore-sign makes the ephemeral key and signs with sigstore-crypto's AWS-LC provider.
+            BundleSigner::Keyless(_) => crypto_module::aws_lc(),
+        }
+    }
+
+    /// Whether this is keyless signing.
+    pub fn is_keyless(&self) -> bool {
+        matches!(self, BundleSigner::Keyless(_))
+    }
+
+    /// A DSSE bundle over an in-toto statement.
+    pub async fn sign_statement(&self, payload: &[u8]) -> Result<Bundle, BundleError> {
+        match self {
+            BundleSigner::Keyed { signer, hint } => {
+                let pae = sigstore_sign::types::pae(IN_TOTO_PAYLOAD_TYPE, payload);
+                let sig = signer.sign(&pae)?;
+                Ok(keyed_bundle(
+                    hint,
+                    SignatureContent::DsseEnvelope(DsseEnvelope::new(
+                        IN_TOTO_PAYLOAD_TYPE,
+                        PayloadBytes::from_bytes(payload),
+                        DsseSignature::new(SignatureBytes::new(sig), KeyId::default()),
+                    )),
+                ))
+            }
+            BundleSigner::Keyless(k) => k.sign_statement(payload).await,
+        }
+    }
+
+    /// A message-signature bundle over `message` (cosign's simple-signing payload).
+    pub async fn sign_message(&self, message: &[u8]) -> Result<Bundle, BundleError> {
+        match self {
+            BundleSigner::Keyed { signer, hint } => {
+                let sig = signer.sign(message)?;
+                let (algorithm, digest) = match signer.algorithm().hash() {
+                    Some(Hash::Sha384) => (HashAlgorithm::Sha2384, sha384(message)),
+                    _ => (
+                        HashAlgorithm::Sha2256,
+                        hex_bytes(&proofline_evidence::sha256_hex(message)),
+                    ),
+                };
+                Ok(keyed_bundle(
+                    hint,
+                    SignatureContent::MessageSignature(
+                        MessageSignature::new(SignatureBytes::new(sig)).with_message_digest(
+                            MessageDigest::new(algorithm, DigestBytes::new(digest)),
+                        ),
+                    ),
+                ))
+            }
+            BundleSigner::Keyless(k) => k.sign_message(message).await,
+        }
+    }
+}
+
+fn keyed_bundle(hint: &str, content: SignatureContent) -> Bundle {
+    Bundle::new(
+        MediaType::Bundle0_3,
+        VerificationMaterial::new(VerificationMaterialContent::PublicKey(
+            PublicKeyIdentifier::new(hint),
+        )),
+        content,
+    )
+}
+
+fn sha384(message: &[u8]) -> Vec<u8> {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA384, message)
+        .as_ref()
+        .to_vec()
+}
+
+fn hex_bytes(hex: &str) -> Vec<u8> {
+    hex::decode(hex).unwrap_or_default()
+}

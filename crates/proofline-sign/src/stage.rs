@@ -1,0 +1,416 @@
+//! The sign stage end to end, shared by `proofline-sign`, `proofline sign` and `proofline
+//! pipeline`: pick the signer, re-hash every record and artifact of the stages that ran, sign
+//! each as an in-toto statement about the image, sign the image itself (cosign v3 and v2 forms),
+//! and record `sign/` with the crypto module statement. All or nothing: if one thing cannot be
+//! signed, no `sign/` is written and the exit code is 2. This is the binaries' edge (`anyhow`).
+
+use anyhow::{Context, bail};
+use proofline_ci::{Platform, Secret};
+use proofline_evidence::{
+    EvidenceDir, Findings, Outcome as RecordOutcome, StageInfo, StageWriter,
+    Subject as RecordSubject, media_type,
+};
+use proofline_stagekit::{Outcome, StageCi};
+use proofline_verify::evidence::AFTER_SIGNING;
+use proofline_verify::layout::{
+    self, CRYPTO_MODULE, IMAGE_SIGNATURE_BUNDLE, PUBLIC_KEY, SIGN_STAGE, SIGNATURES_INDEX,
+    SIMPLE_SIGNING_BUNDLE, SIMPLE_SIGNING_PAYLOAD,
+};
+use proofline_verify::statement::{
+    EvidenceFile, ImageSubject, image_signature_statement, simple_signing_payload, statement_for,
+};
+use serde::Serialize;
+
+use crate::args::{SignArgs, SignSettings};
+use crate::bundles::BundleSigner;
+use crate::crypto_module::{self, SignatureEntry};
+use crate::keyless::{Keyless, TokenSources, http_client, identity_token};
+use crate::keys;
+
+/// The media type of Sigstore bundles in the record.
+const BUNDLE_MEDIA: &str = media_type::SIGSTORE_BUNDLE;
+
+/// Runs the stage from its own command line.
+pub fn run(args: &SignArgs, ci: &StageCi) -> anyhow::Result<Outcome> {
+    let dir = EvidenceDir::open_existing(&args.evidence_dir).with_context(|| {
+        format!(
+            "opening the evidence directory {}: run the other stages first (or pass --evidence-dir)",
+            args.evidence_dir.display()
+        )
+    })?;
+    run_in(&dir, ci, &args.settings)
+}
+
+/// What the stage signed, for the pipeline's own verification.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    /// The image (name and digest).
+    pub image: ImageSubject,
+    /// How many signatures were made.
+    pub signatures: usize,
+    /// `Some(identity, issuer)` when keyless.
+    pub keyless_identity: Option<(String, String)>,
+}
+
+/// Runs the stage over `dir`.
+pub fn run_in(dir: &EvidenceDir, ci: &StageCi, settings: &SignSettings) -> anyhow::Result<Outcome> {
+    sign_evidence(dir, ci, settings).map(|_| Outcome::Passed)
+}
+
+/// Signs `dir` and returns what was signed.
+pub fn sign_evidence(
+    dir: &EvidenceDir,
+    ci: &StageCi,
+    settings: &SignSettings,
+) -> anyhow::Result<Signed> {
+    let image = image_subject(dir)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let (signer, encrypted_key) = runtime.block_on(choose_signer(ci, settings))?;
+    let keyless_identity = match &signer {
+        BundleSigner::Keyless(k) => Some((k.identity().to_string(), k.issuer().to_string())),
+        BundleSigner::Keyed { .. } => None,
+    };
+    let info = StageInfo::new(SIGN_STAGE, env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
+        .with_subject(RecordSubject::new(&image.name).with_digest(image.digest()))
+        .with_settings(&RecordedSettings {
+            mode: match (&signer, settings.ephemeral_key) {
+                (BundleSigner::Keyless(_), _) => "keyless",
+                (_, true) => "ephemeral-key",
+                _ => "key",
+            },
+            algorithm: signer.algorithm().as_str(),
+            key: settings.key.as_ref().map(|p| p.display().to_string()),
+            fulcio_url: signer.is_keyless().then(|| settings.fulcio_url.clone()),
+            rekor_url: signer.is_keyless().then(|| settings.rekor_url.clone()),
+            identity: keyless_identity.as_ref().map(|(i, _)| i.clone()),
+            issuer: keyless_identity.as_ref().map(|(_, i)| i.clone()),
+        })?;
+    let mut writer = dir.begin_stage(info)?;
+    let mut made = Made::new(signer.module());
+
+    // Every record and artifact of the stages that ran before signing, re-hashed first.
+    let manifest = dir.read_manifest()?;
+    for stage in dir.stages()? {
+        if AFTER_SIGNING.contains(&stage.as_str()) {
+            continue;
+        }
+        let record_rel = layout::record_path(&stage);
+        let record_bytes = std::fs::read(dir.path().join(&record_rel))
+            .with_context(|| format!("reading {record_rel}"))?;
+        let recorded = manifest.entry(&stage).map(|e| e.record_sha256.clone());
+        let actual = proofline_evidence::sha256_hex(&record_bytes);
+        if recorded.as_deref() != Some(actual.as_str()) {
+            bail!(
+                "{record_rel} does not match the evidence manifest (sha256 {actual}, manifest {}): the evidence was changed after the stage ran; re-run the pipeline instead of signing it",
+                recorded.as_deref().unwrap_or("no entry")
+            );
+        }
+        let record = dir.read_record(&stage)?;
+        let file = EvidenceFile {
+            stage: &stage,
+            path: &record_rel,
+            media_type: media_type::JSON,
+            bytes: &record_bytes,
+        };
+        runtime.block_on(made.attest(&signer, &mut writer, &file, &image))?;
+        for artifact in &record.artifacts {
+            let rel = artifact
+                .path
+                .strip_prefix(&format!("{stage}/"))
+                .unwrap_or(&artifact.path);
+            let bytes = writer.consume(&stage, rel).with_context(|| {
+                format!("re-hashing {} before signing it", artifact.path)
+            })?;
+            let file = EvidenceFile {
+                stage: &stage,
+                path: &artifact.path,
+                media_type: &artifact.media_type,
+                bytes: &bytes,
+            };
+            runtime.block_on(made.attest(&signer, &mut writer, &file, &image))?;
+        }
+    }
+
+    // The image itself: cosign v3 (DSSE, sign/v1) and cosign v2 (simple signing).
+    let statement = image_signature_statement(&image);
+    let bundle = runtime.block_on(signer.sign_statement(&statement))?;
+    writer.write_artifact(IMAGE_SIGNATURE_BUNDLE, bundle_json(&bundle)?.as_bytes(), BUNDLE_MEDIA)?;
+    made.entry("image signature (cosign v3)", IMAGE_SIGNATURE_BUNDLE, &signer);
+    let reference = settings
+        .docker_reference
+        .clone()
+        .unwrap_or_else(|| docker_reference(&image.name));
+    let payload = simple_signing_payload(&reference, &image);
+    writer.write_artifact(
+        SIMPLE_SIGNING_PAYLOAD,
+        &payload,
+        proofline_verify::statement::SIMPLE_SIGNING_MEDIA_TYPE,
+    )?;
+    let bundle = runtime.block_on(signer.sign_message(&payload))?;
+    writer.write_artifact(SIMPLE_SIGNING_BUNDLE, bundle_json(&bundle)?.as_bytes(), BUNDLE_MEDIA)?;
+    made.entry("image signature (cosign v2 simple signing)", SIMPLE_SIGNING_BUNDLE, &signer);
+
+    if let BundleSigner::Keyed { signer: key, .. } = &signer {
+        writer.write_artifact(PUBLIC_KEY, crate::signer::public_key_pem(key.public_key_der()).as_bytes(), "application/x-pem-file")?;
+    }
+
+    // The crypto module statement, signed like every other artifact.
+    let crypto = crypto_module::statement(
+        vec![made.module.clone()],
+        made.entries.clone(),
+        signer.is_keyless(),
+        encrypted_key,
+    );
+    let crypto_bytes = json_bytes(&crypto)?;
+    writer.write_artifact(CRYPTO_MODULE, &crypto_bytes, media_type::JSON)?;
+    let crypto_path = format!("{SIGN_STAGE}/{CRYPTO_MODULE}");
+    let file = EvidenceFile {
+        stage: SIGN_STAGE,
+        path: &crypto_path,
+        media_type: media_type::JSON,
+        bytes: &crypto_bytes,
+    };
+    runtime.block_on(made.attest(&signer, &mut writer, &file, &image))?;
+    writer.write_json_artifact(SIGNATURES_INDEX, media_type::JSON, &made.entries)?;
+
+    let count = made.entries.len();
+    writer.set_findings(
+        Findings::new(RecordOutcome::Passed)
+            .with_count("signatures", count as u64)
+            .with_count("attestations", made.attestations as u64),
+    )?;
+    let stage_dir = dir.path().join(SIGN_STAGE);
+    ci.publish(
+        &mut writer,
+        &[
+            ("sign-signatures", count.to_string()),
+            ("sign-image-digest", image.digest()),
+            (
+                "sign-bundle",
+                stage_dir.join(IMAGE_SIGNATURE_BUNDLE).display().to_string(),
+            ),
+        ],
+        &summary(&image, &signer, &made, keyless_identity.as_ref()),
+    )?;
+    writer.finish().context("recording the sign stage")?;
+    tracing::info!(
+        "signed {} ({}): {count} signatures, {} of them attestations",
+        image.name,
+        image.digest(),
+        made.attestations
+    );
+    Ok(Signed {
+        image,
+        signatures: count,
+        keyless_identity,
+    })
+}
+
+/// The settings recorded in `record.json` (never a secret).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RecordedSettings {
+    mode: &'static str,
+    algorithm: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fulcio_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rekor_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identity: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issuer: Option<String>,
+}
+
+/// The signatures made so far.
+struct Made {
+    module: crate::signer::ModuleInfo,
+    entries: Vec<SignatureEntry>,
+    attestations: usize,
+}
+
+impl Made {
+    fn new(module: crate::signer::ModuleInfo) -> Self {
+        Self {
+            module,
+            entries: Vec::new(),
+            attestations: 0,
+        }
+    }
+
+    fn entry(&mut self, artifact: &str, bundle_rel: &str, signer: &BundleSigner) {
+        self.entries.push(SignatureEntry {
+            artifact: artifact.to_string(),
+            bundle: format!("{SIGN_STAGE}/{bundle_rel}"),
+            algorithm: signer.algorithm().sigstore_key_details().to_string(),
+            module: 0,
+        });
+    }
+
+    async fn attest(
+        &mut self,
+        signer: &BundleSigner,
+        writer: &mut StageWriter,
+        file: &EvidenceFile<'_>,
+        image: &ImageSubject,
+    ) -> anyhow::Result<()> {
+        let statement = statement_for(file, image);
+        let bundle = signer
+            .sign_statement(&statement.payload)
+            .await
+            .with_context(|| format!("signing {}", file.path))?;
+        let rel = layout::attestation_bundle(file.path);
+        writer.write_artifact(&rel, bundle_json(&bundle)?.as_bytes(), BUNDLE_MEDIA)?;
+        self.entry(file.path, &rel, signer);
+        self.attestations += 1;
+        Ok(())
+    }
+}
+
+fn bundle_json(bundle: &sigstore_sign::types::Bundle) -> anyhow::Result<String> {
+    let mut json = bundle.to_json_pretty().context("serializing a bundle")?;
+    json.push('\n');
+    Ok(json)
+}
+
+fn json_bytes<T: Serialize>(value: &T) -> anyhow::Result<Vec<u8>> {
+    let mut bytes = serde_json::to_vec_pretty(value).context("serializing JSON")?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+/// The image the evidence is about: the `image` stage's subject (or, without one, the `sbom`
+/// stage's), which must carry a SHA-256 manifest digest.
+fn image_subject(dir: &EvidenceDir) -> anyhow::Result<ImageSubject> {
+    let stages = dir.stages()?;
+    for stage in ["image", "sbom", "scan"] {
+        if !stages.iter().any(|s| s == stage) {
+            continue;
+        }
+        let record = dir.read_record(stage)?;
+        if let Some(subject) = record.subject
+            && let Some(digest) = &subject.digest
+        {
+            return ImageSubject::new(&subject.name, digest).with_context(|| {
+                format!("the {stage} stage recorded the digest {digest}, which is not a SHA-256 digest")
+            });
+        }
+    }
+    bail!(
+        "nothing to sign in {}: no stage recorded an image digest; run the pipeline (or the sbom stage on an image) first",
+        dir.path().display()
+    )
+}
+
+/// `registry/repo:tag@sha256:…` → `registry/repo`; `oci:path:tag` → `oci:path`.
+fn docker_reference(name: &str) -> String {
+    let without_digest = name.split('@').next().unwrap_or(name);
+    match without_digest.rsplit_once(':') {
+        // A colon after the last slash is a tag, not a port.
+        Some((repo, tag)) if !tag.contains('/') && !repo.is_empty() => repo.to_string(),
+        _ => without_digest.to_string(),
+    }
+}
+
+/// The signer the settings (and the CI) call for. Returns whether a key file was decrypted.
+async fn choose_signer(ci: &StageCi, settings: &SignSettings) -> anyhow::Result<(BundleSigner, bool)> {
+    if let Some(path) = &settings.key {
+        let pem = std::fs::read(path).with_context(|| {
+            format!("reading the signing key {}: check --key", path.display())
+        })?;
+        let password = keys::password_from_env()?.with_context(|| {
+            format!(
+                "{} is encrypted: set PROOFLINE_SIGN_PASSWORD (or COSIGN_PASSWORD) to its password (empty for none)",
+                path.display()
+            )
+        })?;
+        let key = keys::import_cosign_key(&pem, password.as_bytes())
+            .with_context(|| format!("opening the signing key {}", path.display()))?;
+        return Ok((BundleSigner::keyed(Box::new(key)), true));
+    }
+    if settings.ephemeral_key {
+        let key = keys::SoftwareSigner::generate(settings.algorithm)
+            .context("generating the ephemeral key")?;
+        return Ok((BundleSigner::keyed(Box::new(key)), false));
+    }
+    if settings.keyless {
+        let platform = ci.ci().platform();
+        let tokens = ci.ci().tokens();
+        let sources = TokenSources {
+            explicit: settings.identity_token.clone().map(Secret::new),
+            sigstore_id_token: tokens.sigstore_id_token().cloned(),
+            github_request: tokens.actions_id_token_request(),
+            on_github: platform == Platform::GithubActions,
+            on_gitlab: platform == Platform::GitlabCi,
+        };
+        if let Some(token) = sources.explicit.as_ref().or(sources.sigstore_id_token.as_ref()) {
+            ci.ci().mask(token).context("masking the identity token")?;
+        }
+        let client = http_client().context("building the HTTP client")?;
+        let token = identity_token(&sources, &client).await?;
+        let keyless = Keyless::new(token, &settings.fulcio_url, &settings.rekor_url, client);
+        tracing::info!(
+            "keyless signing as {} (issuer {}) with Fulcio {} and Rekor {}",
+            keyless.identity(),
+            keyless.issuer(),
+            settings.fulcio_url,
+            settings.rekor_url
+        );
+        return Ok((BundleSigner::Keyless(Box::new(keyless)), false));
+    }
+    bail!(
+        "say how to sign: --key cosign.key (password in PROOFLINE_SIGN_PASSWORD), --keyless (CI OIDC identity via Fulcio and Rekor), or --ephemeral-key (a key for this run only)"
+    )
+}
+
+fn summary(
+    image: &ImageSubject,
+    signer: &BundleSigner,
+    made: &Made,
+    identity: Option<&(String, String)>,
+) -> String {
+    let mut md = format!(
+        "## Proofline sign\n\nSigned `{}` (`{}`): **{} signatures** ({} attestations, the image signature in cosign v3 and v2 form).\n\n",
+        image.name,
+        image.digest(),
+        made.entries.len(),
+        made.attestations
+    );
+    match identity {
+        Some((id, issuer)) => md.push_str(&format!(
+            "Keyless: certificate for `{id}` (issuer `{issuer}`), every signature logged in Rekor.\n\n"
+        )),
+        None => md.push_str(&format!(
+            "Keyed: {} key, public key in `sign/{PUBLIC_KEY}`; not logged in a transparency log.\n\n",
+            signer.algorithm()
+        )),
+    }
+    md.push_str(&format!(
+        "Crypto module: {} {} (FIPS mode: {}). Details: `sign/{CRYPTO_MODULE}`.\n\n| signed | bundle |\n|---|---|\n",
+        made.module.name,
+        made.module.version,
+        if made.module.fips_mode { "yes" } else { "no" }
+    ));
+    for e in &made.entries {
+        md.push_str(&format!("| `{}` | `{}` |\n", e.artifact, e.bundle));
+    }
+    md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docker_reference_drops_tag_and_digest() {
+        assert_eq!(docker_reference("ghcr.io/acme/app:1.0"), "ghcr.io/acme/app");
+        assert_eq!(docker_reference("localhost:5000/app"), "localhost:5000/app");
+        assert_eq!(docker_reference("localhost:5000/app:v2@sha256:ab"), "localhost:5000/app");
+        assert_eq!(docker_reference("oci:fixtures/images/app:1.0"), "oci:fixtures/images/app");
+    }
+}

@@ -1,0 +1,338 @@
+//! Verifies an evidence directory for one image: the image signature (cosign v3 and v2 forms),
+//! then every record and artifact of every stage that ran before signing, each against its own
+//! bundle, its statement's subject (the image digest) and the file on disk. Fails closed: a
+//! missing bundle, a missing file or a stage nobody signed is a failure, never a skip.
+
+use std::path::Path;
+
+use proofline_evidence::{EvidenceDir, Record};
+use serde_json::Value;
+
+use crate::layout::{
+    self, CRYPTO_MODULE, IMAGE_SIGNATURE_BUNDLE, SIGN_STAGE, SIMPLE_SIGNING_BUNDLE,
+    SIMPLE_SIGNING_PAYLOAD,
+};
+use crate::statement::{COSIGN_SIGN_PREDICATE, EvidenceFile, ImageSubject, read_statement};
+use crate::trust::{MAX_BUNDLE_BYTES, Rejected, Signed, Trust, Verified, read_bounded, verify_bundle};
+
+/// Stages that run after signing (their evidence is not signed by the sign stage).
+pub const AFTER_SIGNING: [&str; 4] = [SIGN_STAGE, "publish", "verify", "report"];
+
+/// The largest evidence file read for verification.
+const MAX_FILE_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// The outcome for one signed thing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// The signature, the subject and the file all check out.
+    Verified,
+    /// Something did not (the reason says what).
+    Failed,
+    /// The bundle or the file is not there.
+    Missing,
+}
+
+/// One line of the report.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Check {
+    /// What was checked: an evidence path, or `image signature (cosign v3)` etc.
+    pub artifact: String,
+    /// The bundle, relative to the evidence directory.
+    pub bundle: String,
+    /// The result.
+    pub status: Status,
+    /// The signed statement's predicate type, when one was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub predicate_type: Option<String>,
+    /// Who signed, when verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signer: Option<String>,
+    /// Whether a transparency-log entry was verified.
+    pub logged: bool,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The whole verification.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// The image as given.
+    pub image: String,
+    /// Its manifest digest.
+    pub digest: String,
+    /// The evidence directory.
+    pub evidence_dir: String,
+    /// What was trusted.
+    pub trust: String,
+    /// One entry per signed thing.
+    pub checks: Vec<Check>,
+    /// Predicate types required with `--require` and not found verified.
+    pub missing_required: Vec<String>,
+    /// Whether everything verified (and at least the image signature did).
+    pub passed: bool,
+}
+
+impl Report {
+    /// How many checks verified.
+    pub fn verified(&self) -> usize {
+        self.checks
+            .iter()
+            .filter(|c| c.status == Status::Verified)
+            .count()
+    }
+
+    /// The checks that did not verify.
+    pub fn failures(&self) -> impl Iterator<Item = &Check> {
+        self.checks.iter().filter(|c| c.status != Status::Verified)
+    }
+
+    /// A plain-text report, one line per check, failures with their reason.
+    pub fn render_text(&self) -> String {
+        let mut out = format!(
+            "{} ({}) against {}\n",
+            self.image, self.digest, self.trust
+        );
+        for c in &self.checks {
+            let status = match c.status {
+                Status::Verified => "ok     ",
+                Status::Failed => "FAILED ",
+                Status::Missing => "MISSING",
+            };
+            out.push_str(&format!("{status} {}", c.artifact));
+            if let Some(pt) = &c.predicate_type {
+                out.push_str(&format!(" [{pt}]"));
+            }
+            if let Some(reason) = &c.reason {
+                out.push_str(&format!(": {reason}"));
+            }
+            out.push('\n');
+        }
+        for r in &self.missing_required {
+            out.push_str(&format!("MISSING required predicate type {r}: no verified attestation has it\n"));
+        }
+        let failed = self.checks.len() - self.verified();
+        out.push_str(&format!(
+            "{}: {} verified, {} failed or missing{}\n",
+            if self.passed { "PASSED" } else { "FAILED" },
+            self.verified(),
+            failed,
+            if self.missing_required.is_empty() {
+                String::new()
+            } else {
+                format!(", {} required predicate type(s) absent", self.missing_required.len())
+            }
+        ));
+        out
+    }
+}
+
+/// An evidence directory that cannot be read at all.
+#[derive(Debug, thiserror::Error)]
+#[error("reading the evidence directory {path}: {reason}")]
+pub struct EvidenceError {
+    /// The directory.
+    pub path: String,
+    /// Why.
+    pub reason: String,
+}
+
+struct Verifying<'a> {
+    root: &'a Path,
+    image: &'a ImageSubject,
+    trust: &'a Trust,
+    checks: Vec<Check>,
+}
+
+impl Verifying<'_> {
+    fn read(&self, rel: &str, limit: u64) -> Result<Vec<u8>, String> {
+        // Paths come from records and our layout; refuse anything that is not a plain relative path.
+        proofline_evidence::validate_relative_path(rel).map_err(|e| e.to_string())?;
+        let path = self.root.join(rel);
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(format!("{rel} is a symbolic link"));
+        }
+        read_bounded(&path, limit).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => "not found".to_string(),
+            _ => e.to_string(),
+        })
+    }
+
+    fn push(&mut self, artifact: String, bundle: String, outcome: Result<(Verified, Option<String>), (Status, String)>) {
+        let check = match outcome {
+            Ok((v, predicate_type)) => Check {
+                artifact,
+                bundle,
+                status: Status::Verified,
+                predicate_type,
+                signer: Some(v.signer),
+                logged: v.logged,
+                reason: None,
+            },
+            Err((status, reason)) => Check {
+                artifact,
+                bundle,
+                status,
+                predicate_type: None,
+                signer: None,
+                logged: false,
+                reason: Some(reason),
+            },
+        };
+        self.checks.push(check);
+    }
+
+    fn bundle(&self, bundle_rel: &str) -> Result<Vec<u8>, (Status, String)> {
+        self.read(bundle_rel, MAX_BUNDLE_BYTES).map_err(|e| {
+            if e == "not found" {
+                (Status::Missing, format!("no signature: {bundle_rel} is missing"))
+            } else {
+                (Status::Failed, format!("reading {bundle_rel}: {e}"))
+            }
+        })
+    }
+
+    /// The cosign v3 image signature.
+    fn image_signature(&mut self) {
+        let rel = format!("{SIGN_STAGE}/{IMAGE_SIGNATURE_BUNDLE}");
+        let outcome = self.bundle(&rel).and_then(|bytes| {
+            let v = verify_bundle(self.trust, &bytes, Signed::Subject(&self.image.sha256)).map_err(failed)?;
+            let statement = read_statement(v.payload.as_deref().unwrap_or_default(), self.image)
+                .map_err(|e| (Status::Failed, e.to_string()))?;
+            if statement.predicate_type != COSIGN_SIGN_PREDICATE {
+                return Err((Status::Failed, format!("predicate type {} is not {COSIGN_SIGN_PREDICATE}", statement.predicate_type)));
+            }
+            Ok((v, Some(statement.predicate_type)))
+        });
+        self.push("image signature (cosign v3 bundle)".into(), rel, outcome);
+    }
+
+    /// The cosign v2 simple-signing payload and its signature.
+    fn simple_signing(&mut self) {
+        let rel = format!("{SIGN_STAGE}/{SIMPLE_SIGNING_BUNDLE}");
+        let payload_rel = format!("{SIGN_STAGE}/{SIMPLE_SIGNING_PAYLOAD}");
+        let outcome = self.bundle(&rel).and_then(|bytes| {
+            let payload = self
+                .read(&payload_rel, 1024 * 1024)
+                .map_err(|e| (Status::Missing, format!("{payload_rel}: {e}")))?;
+            let v = verify_bundle(self.trust, &bytes, Signed::Message(&payload)).map_err(failed)?;
+            let doc: Value = serde_json::from_slice(&payload)
+                .map_err(|e| (Status::Failed, format!("{payload_rel} is not JSON: {e}")))?;
+            let digest = doc
+                .pointer("/critical/image/docker-manifest-digest")
+                .and_then(Value::as_str);
+            if digest != Some(self.image.digest().as_str()) {
+                return Err((
+                    Status::Failed,
+                    format!(
+                        "the simple-signing payload signs {}, not the image {}",
+                        digest.unwrap_or("no digest"),
+                        self.image.digest()
+                    ),
+                ));
+            }
+            Ok((v, None))
+        });
+        self.push("image signature (cosign v2 simple signing)".into(), rel, outcome);
+    }
+
+    /// One evidence file against its attestation bundle.
+    fn file(&mut self, stage: &str, path: &str, media_type: &str) {
+        let rel = format!("{SIGN_STAGE}/{}", layout::attestation_bundle(path));
+        let outcome = self.bundle(&rel).and_then(|bytes| {
+            let v = verify_bundle(self.trust, &bytes, Signed::Subject(&self.image.sha256)).map_err(failed)?;
+            let statement = read_statement(v.payload.as_deref().unwrap_or_default(), self.image)
+                .map_err(|e| (Status::Failed, e.to_string()))?;
+            let content = self.read(path, MAX_FILE_BYTES).map_err(|e| {
+                if e == "not found" {
+                    (Status::Missing, format!("the signed file {path} is missing"))
+                } else {
+                    (Status::Failed, format!("reading {path}: {e}"))
+                }
+            })?;
+            statement
+                .check_file(&EvidenceFile {
+                    stage,
+                    path,
+                    media_type,
+                    bytes: &content,
+                })
+                .map_err(|e| (Status::Failed, e.to_string()))?;
+            Ok((v, Some(statement.predicate_type)))
+        });
+        self.push(path.to_string(), rel, outcome);
+    }
+}
+
+fn failed(e: Rejected) -> (Status, String) {
+    (Status::Failed, e.0)
+}
+
+/// Verifies the evidence directory `dir` for `image` under `trust`; `require` lists predicate
+/// types that must be among the verified statements.
+pub fn verify_evidence(
+    dir: &Path,
+    image_name: &str,
+    image: &ImageSubject,
+    trust: &Trust,
+    require: &[String],
+) -> Result<Report, EvidenceError> {
+    let err = |reason: String| EvidenceError {
+        path: dir.display().to_string(),
+        reason,
+    };
+    let evidence = EvidenceDir::open_existing(dir).map_err(|e| err(e.to_string()))?;
+    let stages = evidence.stages().map_err(|e| err(e.to_string()))?;
+    let mut v = Verifying {
+        root: evidence.path(),
+        image,
+        trust,
+        checks: Vec::new(),
+    };
+    v.image_signature();
+    v.simple_signing();
+    for stage in stages.iter().filter(|s| !AFTER_SIGNING.contains(&s.as_str())) {
+        let record: Record = match evidence.read_record(stage) {
+            Ok(r) => r,
+            Err(e) => {
+                let path = layout::record_path(stage);
+                let bundle = format!("{SIGN_STAGE}/{}", layout::attestation_bundle(&path));
+                v.push(path, bundle, Err((Status::Failed, format!("unreadable record: {e}"))));
+                continue;
+            }
+        };
+        v.file(stage, &layout::record_path(stage), proofline_evidence::media_type::JSON);
+        for artifact in &record.artifacts {
+            v.file(stage, &artifact.path, &artifact.media_type);
+        }
+    }
+    if stages.iter().any(|s| s == SIGN_STAGE) {
+        let path = format!("{SIGN_STAGE}/{CRYPTO_MODULE}");
+        v.file(SIGN_STAGE, &path, proofline_evidence::media_type::JSON);
+    }
+    let checks = v.checks;
+    let missing_required: Vec<String> = require
+        .iter()
+        .filter(|r| {
+            !checks.iter().any(|c| {
+                c.status == Status::Verified && c.predicate_type.as_deref() == Some(r.as_str())
+            })
+        })
+        .cloned()
+        .collect();
+    let passed = !checks.is_empty()
+        && checks.iter().all(|c| c.status == Status::Verified)
+        && missing_required.is_empty();
+    Ok(Report {
+        image: image_name.to_string(),
+        digest: image.digest(),
+        evidence_dir: dir.display().to_string(),
+        trust: trust.describe(),
+        checks,
+        missing_required,
+        passed,
+    })
+}
