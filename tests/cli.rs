@@ -212,7 +212,7 @@ fn pipeline_runs_the_source_stage_and_maps_the_commit_to_the_image() {
         .iter()
         .map(|s| s["stage"].as_str().unwrap())
         .collect();
-    assert_eq!(stages, vec!["image", "sbom", "scan", "source"]);
+    assert_eq!(stages, vec!["image", "sbom", "scan", "sign", "source"]);
 
     let o = proofline(&[
         "pipeline",
@@ -445,5 +445,145 @@ fn a_failed_rerun_keeps_the_evidence_of_the_previous_run() {
         Some(0),
         "{}",
         String::from_utf8_lossy(&v.stdout)
+    );
+}
+
+/// The pipeline signs its evidence (an ephemeral key here) and verifies it; `proofline verify`
+/// then checks the evidence against the image: 0 when everything verifies, 1 with the artifact
+/// named when a byte changed or the key is another, 2 when no trust is given.
+#[test]
+fn pipeline_signs_and_proofline_verify_checks_the_evidence() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ev = tmp.path().join("evidence");
+    let o = run_pipeline(&ev);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("verify: PASSED"), "{}", stderr(&o));
+    let ev_arg = ev.to_str().unwrap();
+    let key = ev.join("sign/cosign.pub");
+    let verify = |extra: &[&str]| {
+        let mut args = vec![
+            "verify",
+            "--image",
+            "oci:fixtures/images/app:1.0",
+            "--evidence-dir",
+            ev_arg,
+        ];
+        args.extend_from_slice(extra);
+        proofline(&args)
+    };
+    let o = verify(&[
+        "--key",
+        key.to_str().unwrap(),
+        "--require",
+        "https://cyclonedx.org/bom,https://in-toto.io/attestation/vulns/v0.2",
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    assert!(
+        out.contains("ok      sbom/sbom.cdx.json [https://cyclonedx.org/bom]"),
+        "{out}"
+    );
+    assert!(
+        out.contains("ok      source/source.vsa.intoto.json") || !ev.join("source").exists(),
+        "{out}"
+    );
+    // The digest form needs no image access at all.
+    let o = proofline(&[
+        "verify",
+        "--image",
+        &format!("registry.example/app@{FIXTURE_DIGEST}"),
+        "--evidence-dir",
+        ev_arg,
+        "--key",
+        key.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    // --require of a predicate nobody attested.
+    let o = verify(&[
+        "--key",
+        key.to_str().unwrap(),
+        "--require",
+        "https://slsa.dev/provenance/v1",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .contains("MISSING required predicate type https://slsa.dev/provenance/v1")
+    );
+    // No trust given, half a keyless policy, a bad regex: exit 2 with the fix.
+    for (extra, needle) in [
+        (&[][..], "--key cosign.pub"),
+        (
+            &["--certificate-identity", "me@example.com"][..],
+            "--certificate-oidc-issuer",
+        ),
+        (
+            &[
+                "--certificate-identity-regexp",
+                "(",
+                "--certificate-oidc-issuer",
+                "x",
+            ][..],
+            "regular expression",
+        ),
+        (&["--key", "/no/such/cosign.pub"][..], "/no/such/cosign.pub"),
+    ] {
+        let o = verify(extra);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{extra:?}: {}", stderr(&o));
+    }
+    // A changed SBOM: exit 1, the artifact named; JSON report written.
+    let text = std::fs::read_to_string(ev.join("sbom/sbom.cdx.json")).unwrap();
+    std::fs::write(
+        ev.join("sbom/sbom.cdx.json"),
+        text.replacen("\"version\"", "\"version\" ", 1),
+    )
+    .unwrap();
+    let report = tmp.path().join("report.json");
+    let o = verify(&[
+        "--key",
+        key.to_str().unwrap(),
+        "--output",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(json["passed"], false);
+    let failed: Vec<(&str, &str)> = json["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] != "verified")
+        .map(|c| {
+            (
+                c["artifact"].as_str().unwrap(),
+                c["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    // Whitespace only: the same JSON document, so the statement's predicate still matches, but
+    // not the bytes the signed record lists.
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0].0, "sbom/sbom.cdx.json");
+    assert!(
+        failed[0].1.contains("differs from its signed stage record"),
+        "{failed:?}"
+    );
+    std::fs::write(
+        ev.join("sbom/sbom.cdx.json"),
+        text.replacen("CycloneDX", "CycloneDx", 1),
+    )
+    .unwrap();
+    let o = verify(&["--key", key.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("FAILED  sbom/sbom.cdx.json"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
     );
 }

@@ -92,7 +92,8 @@ pub fn statement(
         }
     };
     let mut outside_module = vec![
-        "SHA-256 digests of evidence files for records and statements (RustCrypto sha2)".to_string(),
+        "SHA-256 digests of evidence files for records and statements (RustCrypto sha2)"
+            .to_string(),
     ];
     if encrypted_key {
         outside_module.push(
@@ -131,7 +132,10 @@ mod tests {
             .and_then(|p| p.lines().find_map(|l| l.strip_prefix("version = \"")))
             .map(|v| v.trim_end_matches('"'))
             .expect("aws-lc-rs in Cargo.lock");
-        assert_eq!(AWS_LC_RS_VERSION, locked, "update AWS_LC_RS_VERSION in crypto_module.rs");
+        assert_eq!(
+            AWS_LC_RS_VERSION, locked,
+            "update AWS_LC_RS_VERSION in crypto_module.rs"
+        );
     }
 
     #[test]
@@ -174,13 +178,20 @@ mod tests {
             ..fips.clone()
         };
         assert_eq!(
-            statement(vec![fips.clone()], vec![], true, false).fips140_3.status,
+            statement(vec![fips.clone()], vec![], true, false)
+                .fips140_3
+                .status,
             "validated module in approved mode"
         );
         assert_eq!(
-            statement(vec![fips, plain], vec![], true, false).fips140_3.status,
+            statement(vec![fips, plain], vec![], true, false)
+                .fips140_3
+                .status,
             "not FIPS-validated"
         );
-        assert_eq!(statement(vec![], vec![], true, false).fips140_3.status, "not FIPS-validated");
+        assert_eq!(
+            statement(vec![], vec![], true, false).fips140_3.status,
+            "not FIPS-validated"
+        );
     }
 }

@@ -83,7 +83,11 @@ pub async fn identity_token(
     sources: &TokenSources,
     client: &reqwest::Client,
 ) -> Result<IdentityToken, TokenError> {
-    let raw = if let Some(t) = sources.explicit.as_ref().or(sources.sigstore_id_token.as_ref()) {
+    let raw = if let Some(t) = sources
+        .explicit
+        .as_ref()
+        .or(sources.sigstore_id_token.as_ref())
+    {
         t.clone()
     } else if let Some(request) = &sources.github_request {
         github_token(request, client).await?
@@ -137,7 +141,10 @@ async fn github_token(
             .await;
         match response {
             Ok(r) if r.status().is_success() => {
-                let answer: Answer = r.json().await.map_err(|e| err(format!("unreadable answer: {e}")))?;
+                let answer: Answer = r
+                    .json()
+                    .await
+                    .map_err(|e| err(format!("unreadable answer: {e}")))?;
                 return Ok(Secret::new(answer.value));
             }
             Ok(r) if r.status().is_server_error() => last = format!("HTTP {}", r.status()),
@@ -176,7 +183,8 @@ impl Keyless {
             .map(str::to_string)
             .unwrap_or_else(|| token.subject().to_string());
         let issuer = token.issuer().to_string();
-        let context = SigningContext::new(SigningServices::new(fulcio, rekor)).with_http_client(client);
+        let context =
+            SigningContext::new(SigningServices::new(fulcio, rekor)).with_http_client(client);
         Self {
             signer: context.signer(token),
             identity,

@@ -73,21 +73,25 @@ pub fn sign_evidence(
         BundleSigner::Keyless(k) => Some((k.identity().to_string(), k.issuer().to_string())),
         BundleSigner::Keyed { .. } => None,
     };
-    let info = StageInfo::new(SIGN_STAGE, env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
-        .with_subject(RecordSubject::new(&image.name).with_digest(image.digest()))
-        .with_settings(&RecordedSettings {
-            mode: match (&signer, settings.ephemeral_key) {
-                (BundleSigner::Keyless(_), _) => "keyless",
-                (_, true) => "ephemeral-key",
-                _ => "key",
-            },
-            algorithm: signer.algorithm().as_str(),
-            key: settings.key.as_ref().map(|p| p.display().to_string()),
-            fulcio_url: signer.is_keyless().then(|| settings.fulcio_url.clone()),
-            rekor_url: signer.is_keyless().then(|| settings.rekor_url.clone()),
-            identity: keyless_identity.as_ref().map(|(i, _)| i.clone()),
-            issuer: keyless_identity.as_ref().map(|(_, i)| i.clone()),
-        })?;
+    let info = StageInfo::new(
+        SIGN_STAGE,
+        env!("CARGO_PKG_NAME"),
+        env!("CARGO_PKG_VERSION"),
+    )
+    .with_subject(RecordSubject::new(&image.name).with_digest(image.digest()))
+    .with_settings(&RecordedSettings {
+        mode: match (&signer, settings.ephemeral_key) {
+            (BundleSigner::Keyless(_), _) => "keyless",
+            (_, true) => "ephemeral-key",
+            _ => "key",
+        },
+        algorithm: signer.algorithm().as_str(),
+        key: settings.key.as_ref().map(|p| p.display().to_string()),
+        fulcio_url: signer.is_keyless().then(|| settings.fulcio_url.clone()),
+        rekor_url: signer.is_keyless().then(|| settings.rekor_url.clone()),
+        identity: keyless_identity.as_ref().map(|(i, _)| i.clone()),
+        issuer: keyless_identity.as_ref().map(|(_, i)| i.clone()),
+    })?;
     let mut writer = dir.begin_stage(info)?;
     let mut made = Made::new(signer.module());
 
@@ -121,9 +125,9 @@ pub fn sign_evidence(
                 .path
                 .strip_prefix(&format!("{stage}/"))
                 .unwrap_or(&artifact.path);
-            let bytes = writer.consume(&stage, rel).with_context(|| {
-                format!("re-hashing {} before signing it", artifact.path)
-            })?;
+            let bytes = writer
+                .consume(&stage, rel)
+                .with_context(|| format!("re-hashing {} before signing it", artifact.path))?;
             let file = EvidenceFile {
                 stage: &stage,
                 path: &artifact.path,
@@ -137,8 +141,16 @@ pub fn sign_evidence(
     // The image itself: cosign v3 (DSSE, sign/v1) and cosign v2 (simple signing).
     let statement = image_signature_statement(&image);
     let bundle = runtime.block_on(signer.sign_statement(&statement))?;
-    writer.write_artifact(IMAGE_SIGNATURE_BUNDLE, bundle_json(&bundle)?.as_bytes(), BUNDLE_MEDIA)?;
-    made.entry("image signature (cosign v3)", IMAGE_SIGNATURE_BUNDLE, &signer);
+    writer.write_artifact(
+        IMAGE_SIGNATURE_BUNDLE,
+        bundle_json(&bundle)?.as_bytes(),
+        BUNDLE_MEDIA,
+    )?;
+    made.entry(
+        "image signature (cosign v3)",
+        IMAGE_SIGNATURE_BUNDLE,
+        &signer,
+    );
     let reference = settings
         .docker_reference
         .clone()
@@ -150,11 +162,23 @@ pub fn sign_evidence(
         proofline_verify::statement::SIMPLE_SIGNING_MEDIA_TYPE,
     )?;
     let bundle = runtime.block_on(signer.sign_message(&payload))?;
-    writer.write_artifact(SIMPLE_SIGNING_BUNDLE, bundle_json(&bundle)?.as_bytes(), BUNDLE_MEDIA)?;
-    made.entry("image signature (cosign v2 simple signing)", SIMPLE_SIGNING_BUNDLE, &signer);
+    writer.write_artifact(
+        SIMPLE_SIGNING_BUNDLE,
+        bundle_json(&bundle)?.as_bytes(),
+        BUNDLE_MEDIA,
+    )?;
+    made.entry(
+        "image signature (cosign v2 simple signing)",
+        SIMPLE_SIGNING_BUNDLE,
+        &signer,
+    );
 
     if let BundleSigner::Keyed { signer: key, .. } = &signer {
-        writer.write_artifact(PUBLIC_KEY, crate::signer::public_key_pem(key.public_key_der()).as_bytes(), "application/x-pem-file")?;
+        writer.write_artifact(
+            PUBLIC_KEY,
+            crate::signer::public_key_pem(key.public_key_der()).as_bytes(),
+            "application/x-pem-file",
+        )?;
     }
 
     // The crypto module statement, signed like every other artifact.
@@ -297,7 +321,9 @@ fn image_subject(dir: &EvidenceDir) -> anyhow::Result<ImageSubject> {
             && let Some(digest) = &subject.digest
         {
             return ImageSubject::new(&subject.name, digest).with_context(|| {
-                format!("the {stage} stage recorded the digest {digest}, which is not a SHA-256 digest")
+                format!(
+                    "the {stage} stage recorded the digest {digest}, which is not a SHA-256 digest"
+                )
             });
         }
     }
@@ -318,11 +344,13 @@ fn docker_reference(name: &str) -> String {
 }
 
 /// The signer the settings (and the CI) call for. Returns whether a key file was decrypted.
-async fn choose_signer(ci: &StageCi, settings: &SignSettings) -> anyhow::Result<(BundleSigner, bool)> {
+async fn choose_signer(
+    ci: &StageCi,
+    settings: &SignSettings,
+) -> anyhow::Result<(BundleSigner, bool)> {
     if let Some(path) = &settings.key {
-        let pem = std::fs::read(path).with_context(|| {
-            format!("reading the signing key {}: check --key", path.display())
-        })?;
+        let pem = std::fs::read(path)
+            .with_context(|| format!("reading the signing key {}: check --key", path.display()))?;
         let password = keys::password_from_env()?.with_context(|| {
             format!(
                 "{} is encrypted: set PROOFLINE_SIGN_PASSWORD (or COSIGN_PASSWORD) to its password (empty for none)",
@@ -348,11 +376,19 @@ async fn choose_signer(ci: &StageCi, settings: &SignSettings) -> anyhow::Result<
             on_github: platform == Platform::GithubActions,
             on_gitlab: platform == Platform::GitlabCi,
         };
-        if let Some(token) = sources.explicit.as_ref().or(sources.sigstore_id_token.as_ref()) {
+        if let Some(token) = sources
+            .explicit
+            .as_ref()
+            .or(sources.sigstore_id_token.as_ref())
+        {
             ci.ci().mask(token).context("masking the identity token")?;
         }
         let client = http_client().context("building the HTTP client")?;
         let token = identity_token(&sources, &client).await?;
+        // The token fetched from GitHub is a secret like the ones given.
+        ci.ci()
+            .mask(&Secret::new(token.expose_secret()))
+            .context("masking the identity token")?;
         let keyless = Keyless::new(token, &settings.fulcio_url, &settings.rekor_url, client);
         tracing::info!(
             "keyless signing as {} (issuer {}) with Fulcio {} and Rekor {}",
@@ -410,7 +446,13 @@ mod tests {
     fn docker_reference_drops_tag_and_digest() {
         assert_eq!(docker_reference("ghcr.io/acme/app:1.0"), "ghcr.io/acme/app");
         assert_eq!(docker_reference("localhost:5000/app"), "localhost:5000/app");
-        assert_eq!(docker_reference("localhost:5000/app:v2@sha256:ab"), "localhost:5000/app");
-        assert_eq!(docker_reference("oci:fixtures/images/app:1.0"), "oci:fixtures/images/app");
+        assert_eq!(
+            docker_reference("localhost:5000/app:v2@sha256:ab"),
+            "localhost:5000/app"
+        );
+        assert_eq!(
+            docker_reference("oci:fixtures/images/app:1.0"),
+            "oci:fixtures/images/app"
+        );
     }
 }

@@ -17,7 +17,13 @@ const PASSWORD: &str = "correct horse battery staple";
 
 fn keygen(dir: &Path, algorithm: &str) {
     let out = sign(
-        &["keygen", "--out", dir.to_str().unwrap(), "--algorithm", algorithm],
+        &[
+            "keygen",
+            "--out",
+            dir.to_str().unwrap(),
+            "--algorithm",
+            algorithm,
+        ],
         &[("PROOFLINE_SIGN_PASSWORD", PASSWORD)],
     );
     assert!(out.status.success(), "keygen {algorithm}: {}", stderr(&out));
@@ -25,7 +31,12 @@ fn keygen(dir: &Path, algorithm: &str) {
 
 fn sign_with_key(evidence: &Path, key: &Path) {
     let out = sign(
-        &["--evidence-dir", evidence.to_str().unwrap(), "--key", key.to_str().unwrap()],
+        &[
+            "--evidence-dir",
+            evidence.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ],
         &[("COSIGN_PASSWORD", PASSWORD)],
     );
     assert!(out.status.success(), "sign: {}", stderr(&out));
@@ -63,9 +74,16 @@ fn round_trip_for_every_algorithm() {
         sign_with_key(&ev, &keys.join("cosign.key"));
         let report = verify(&ev, &keys.join("cosign.pub"), &image());
         assert!(report.passed, "{algorithm}:\n{}", report.render_text());
-        assert_eq!(report.checks.len(), EXPECTED_CHECKS, "{}", report.render_text());
         assert_eq!(
-            check(&report, "sbom/sbom.cdx.json").predicate_type.as_deref(),
+            report.checks.len(),
+            EXPECTED_CHECKS,
+            "{}",
+            report.render_text()
+        );
+        assert_eq!(
+            check(&report, "sbom/sbom.cdx.json")
+                .predicate_type
+                .as_deref(),
             Some("https://cyclonedx.org/bom")
         );
         assert_eq!(
@@ -79,10 +97,21 @@ fn round_trip_for_every_algorithm() {
         );
         // crypto-module.json names the module and makes no FIPS claim in a default build.
         let crypto: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(ev.join("sign/crypto-module.json")).unwrap()).unwrap();
-        assert_eq!(crypto["modules"][0]["interface"].as_str().unwrap().split(' ').next(), Some("aws-lc-rs"));
+            serde_json::from_slice(&std::fs::read(ev.join("sign/crypto-module.json")).unwrap())
+                .unwrap();
+        assert_eq!(
+            crypto["modules"][0]["interface"]
+                .as_str()
+                .unwrap()
+                .split(' ')
+                .next(),
+            Some("aws-lc-rs")
+        );
         if cfg!(not(feature = "fips")) {
-            assert_eq!(crypto["fips140-3"]["status"], "not FIPS-validated", "{crypto}");
+            assert_eq!(
+                crypto["fips140-3"]["status"], "not FIPS-validated",
+                "{crypto}"
+            );
         }
         openssl_verifies_simple_signing(&ev, &keys.join("cosign.pub"), algorithm);
     }
@@ -104,17 +133,30 @@ fn openssl_verifies_simple_signing(ev: &Path, public_key: &Path, algorithm: &str
     let payload = ev.join("sign/simple-signing.json");
     let mut cmd = std::process::Command::new("openssl");
     match algorithm {
-        "ed25519" => cmd.args(["pkeyutl", "-verify", "-pubin", "-inkey"]).arg(public_key).arg("-rawin").arg("-in").arg(&payload).arg("-sigfile").arg(&sig_file),
+        "ed25519" => cmd
+            .args(["pkeyutl", "-verify", "-pubin", "-inkey"])
+            .arg(public_key)
+            .arg("-rawin")
+            .arg("-in")
+            .arg(&payload)
+            .arg("-sigfile")
+            .arg(&sig_file),
         _ => cmd
             .arg("dgst")
-            .arg(if algorithm == "ecdsa-p384" { "-sha384" } else { "-sha256" })
+            .arg(if algorithm == "ecdsa-p384" {
+                "-sha384"
+            } else {
+                "-sha256"
+            })
             .arg("-verify")
             .arg(public_key)
             .arg("-signature")
             .arg(&sig_file)
             .arg(&payload),
     };
-    let out = cmd.output().expect("openssl is installed by scripts/test.sh");
+    let out = cmd
+        .output()
+        .expect("openssl is installed by scripts/test.sh");
     assert!(
         out.status.success(),
         "openssl rejects the {algorithm} simple-signing signature: {}{}",
@@ -169,34 +211,56 @@ fn every_tampering_fails_with_its_reason() {
     // A changed byte in a signed SBOM.
     let report = tampered(&s, |ev| {
         let p = ev.join("sbom/sbom.cdx.json");
-        let text = std::fs::read_to_string(&p).unwrap().replace("1.2.5", "1.2.6");
+        let text = std::fs::read_to_string(&p)
+            .unwrap()
+            .replace("1.2.5", "1.2.6");
         std::fs::write(p, text).unwrap();
     });
     assert!(!report.passed);
     let c = check(&report, "sbom/sbom.cdx.json");
     assert_eq!(c.status, Status::Failed);
-    assert!(c.reason.as_deref().unwrap().contains("does not match its signed statement"), "{c:?}");
+    assert!(
+        c.reason
+            .as_deref()
+            .unwrap()
+            .contains("does not match its signed statement"),
+        "{c:?}"
+    );
     assert_eq!(report.failures().count(), 1, "{}", report.render_text());
 
     // A changed byte in a digest-bound file and in a record.
     let report = tampered(&s, |ev| {
-        std::fs::write(ev.join("scan/results.sarif"), br#"{"version":"2.1.0","runs":[{}]}"#).unwrap();
+        std::fs::write(
+            ev.join("scan/results.sarif"),
+            br#"{"version":"2.1.0","runs":[{}]}"#,
+        )
+        .unwrap();
         let p = ev.join("image/record.json");
-        let text = std::fs::read_to_string(&p).unwrap().replace("passed", "failed");
+        let text = std::fs::read_to_string(&p)
+            .unwrap()
+            .replace("passed", "failed");
         std::fs::write(p, text).unwrap();
     });
     assert_eq!(check(&report, "scan/results.sarif").status, Status::Failed);
-    assert!(check(&report, "scan/results.sarif").reason.as_deref().unwrap().contains("sha256"));
+    assert!(
+        check(&report, "scan/results.sarif")
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("sha256")
+    );
     assert_eq!(check(&report, "image/record.json").status, Status::Failed);
 
     // The wrong key: every signature is rejected, and says so.
     let report = verify(&s.evidence, &s.other_key, &image());
     assert!(!report.passed);
     assert_eq!(report.verified(), 0, "{}", report.render_text());
-    assert!(report
-        .checks
-        .iter()
-        .all(|c| c.reason.as_deref().unwrap_or("").contains("does not verify with the key")));
+    assert!(report.checks.iter().all(|c| {
+        c.reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("does not verify with the key")
+    }));
 
     // Another image (a swapped subject): nothing verifies.
     let other = ImageSubject::new(IMAGE, &format!("sha256:{}", "0".repeat(64))).unwrap();
@@ -204,9 +268,18 @@ fn every_tampering_fails_with_its_reason() {
     assert!(!report.passed);
     assert_eq!(report.verified(), 0, "{}", report.render_text());
     let c = check(&report, "image signature (cosign v2 simple signing)");
-    assert!(c.reason.as_deref().unwrap().contains("not the image"), "{c:?}");
+    assert!(
+        c.reason.as_deref().unwrap().contains("not the image"),
+        "{c:?}"
+    );
     let c = check(&report, "sbom/sbom.cdx.json");
-    assert!(c.reason.as_deref().unwrap().contains("not about this artifact"), "{c:?}");
+    assert!(
+        c.reason
+            .as_deref()
+            .unwrap()
+            .contains("not about this artifact"),
+        "{c:?}"
+    );
 
     // A truncated bundle, a deleted bundle, a deleted signed file.
     let report = tampered(&s, |ev| {
@@ -217,9 +290,15 @@ fn every_tampering_fails_with_its_reason() {
         std::fs::remove_file(ev.join("scan/vex.openvex.json")).unwrap();
     });
     let c = check(&report, "sbom/sbom.spdx.json");
-    assert!(c.reason.as_deref().unwrap().contains("malformed bundle"), "{c:?}");
+    assert!(
+        c.reason.as_deref().unwrap().contains("malformed bundle"),
+        "{c:?}"
+    );
     assert_eq!(check(&report, "scan/vulns.json").status, Status::Missing);
-    assert_eq!(check(&report, "scan/vex.openvex.json").status, Status::Missing);
+    assert_eq!(
+        check(&report, "scan/vex.openvex.json").status,
+        Status::Missing
+    );
     assert_eq!(report.failures().count(), 3, "{}", report.render_text());
 
     // A DSSE payload swapped for another signed one (the signature is over the PAE): rejected.
@@ -229,7 +308,10 @@ fn every_tampering_fails_with_its_reason() {
         std::fs::copy(&b, &a).unwrap();
     });
     let c = check(&report, "sbom/sbom.cdx.json");
-    assert!(c.reason.as_deref().unwrap().contains("predicate type"), "{c:?}");
+    assert!(
+        c.reason.as_deref().unwrap().contains("predicate type"),
+        "{c:?}"
+    );
 
     // A stage added after signing is not signed: a failure, not a skip.
     let report = tampered(&s, |ev| {
@@ -237,12 +319,19 @@ fn every_tampering_fails_with_its_reason() {
         let mut w = dir
             .begin_stage(proofline_evidence::StageInfo::new("harden", "t", "0"))
             .unwrap();
-        w.write_artifact("results.json", b"{}", "application/json").unwrap();
-        w.set_findings(proofline_evidence::Findings::new(proofline_evidence::Outcome::Passed)).unwrap();
+        w.write_artifact("results.json", b"{}", "application/json")
+            .unwrap();
+        w.set_findings(proofline_evidence::Findings::new(
+            proofline_evidence::Outcome::Passed,
+        ))
+        .unwrap();
         w.finish().unwrap();
     });
     assert_eq!(check(&report, "harden/record.json").status, Status::Missing);
-    assert_eq!(check(&report, "harden/results.json").status, Status::Missing);
+    assert_eq!(
+        check(&report, "harden/results.json").status,
+        Status::Missing
+    );
 
     // Nothing signed at all: never a pass.
     let report = tampered(&s, |ev| std::fs::remove_dir_all(ev.join("sign")).unwrap());
@@ -256,16 +345,28 @@ fn every_tampering_fails_with_its_reason() {
         IMAGE,
         &image(),
         &trust,
-        &["https://slsa.dev/provenance/v1".into(), "https://cyclonedx.org/bom".into()],
+        &[
+            "https://slsa.dev/provenance/v1".into(),
+            "https://cyclonedx.org/bom".into(),
+        ],
     )
     .unwrap();
     assert!(!report.passed);
-    assert_eq!(report.missing_required, vec!["https://slsa.dev/provenance/v1".to_string()]);
+    assert_eq!(
+        report.missing_required,
+        vec!["https://slsa.dev/provenance/v1".to_string()]
+    );
     // A keyed signature without a log entry is refused with --require-tlog.
     let trust = Trust::key(&s.public_key, None, true).unwrap();
     let report = verify_evidence(&s.evidence, IMAGE, &image(), &trust, &[]).unwrap();
     assert_eq!(report.verified(), 0);
-    assert!(report.checks[0].reason.as_deref().unwrap().contains("--require-tlog"));
+    assert!(
+        report.checks[0]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("--require-tlog")
+    );
 }
 
 #[test]
@@ -277,7 +378,12 @@ fn nothing_is_signed_that_does_not_match_its_record() {
     evidence(&ev);
     std::fs::write(ev.join("sbom/sbom.spdx.json"), b"{}").unwrap();
     let out = sign(
-        &["--evidence-dir", ev.to_str().unwrap(), "--key", keys.join("cosign.key").to_str().unwrap()],
+        &[
+            "--evidence-dir",
+            ev.to_str().unwrap(),
+            "--key",
+            keys.join("cosign.key").to_str().unwrap(),
+        ],
         &[("PROOFLINE_SIGN_PASSWORD", PASSWORD)],
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
@@ -295,19 +401,54 @@ fn bad_keys_and_missing_settings_exit_2_with_the_fix() {
     let key = keys.join("cosign.key");
     let ev_arg = ev.to_str().unwrap();
     let none = tmp.path().join("none");
-    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, &str)> = vec![
-        (vec!["--evidence-dir", ev_arg, "--key", key.to_str().unwrap()], vec![("PROOFLINE_SIGN_PASSWORD", "wrong")], "password"),
-        (vec!["--evidence-dir", ev_arg, "--key", key.to_str().unwrap()], vec![], "PROOFLINE_SIGN_PASSWORD"),
-        (vec!["--evidence-dir", ev_arg, "--key", "/nonexistent/cosign.key"], vec![("PROOFLINE_SIGN_PASSWORD", "x")], "/nonexistent/cosign.key"),
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            vec!["--evidence-dir", ev_arg, "--key", key.to_str().unwrap()],
+            vec![("PROOFLINE_SIGN_PASSWORD", "wrong")],
+            "password",
+        ),
+        (
+            vec!["--evidence-dir", ev_arg, "--key", key.to_str().unwrap()],
+            vec![],
+            "PROOFLINE_SIGN_PASSWORD",
+        ),
+        (
+            vec!["--evidence-dir", ev_arg, "--key", "/nonexistent/cosign.key"],
+            vec![("PROOFLINE_SIGN_PASSWORD", "x")],
+            "/nonexistent/cosign.key",
+        ),
         (vec!["--evidence-dir", ev_arg], vec![], "--key"),
-        (vec!["--evidence-dir", ev_arg, "--keyless"], vec![], "identity token"),
-        (vec!["--evidence-dir", ev_arg, "--keyless", "--identity-token", "not-a-jwt"], vec![], "JWT"),
-        (vec!["--evidence-dir", none.to_str().unwrap(), "--ephemeral-key"], vec![], "evidence directory"),
+        (
+            vec!["--evidence-dir", ev_arg, "--keyless"],
+            vec![],
+            "identity token",
+        ),
+        (
+            vec![
+                "--evidence-dir",
+                ev_arg,
+                "--keyless",
+                "--identity-token",
+                "not-a-jwt",
+            ],
+            vec![],
+            "JWT",
+        ),
+        (
+            vec!["--evidence-dir", none.to_str().unwrap(), "--ephemeral-key"],
+            vec![],
+            "evidence directory",
+        ),
     ];
     for (args, envs, needle) in cases {
         let out = sign(&args, &envs);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
-        assert!(stderr(&out).contains(needle), "{args:?}: expected {needle:?} in {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(needle),
+            "{args:?}: expected {needle:?} in {}",
+            stderr(&out)
+        );
         assert!(!ev.join("sign").exists());
         // Secrets never reach the log.
         assert!(!stderr(&out).contains(PASSWORD));
@@ -317,7 +458,11 @@ fn bad_keys_and_missing_settings_exit_2_with_the_fix() {
         let env = common::ci_env(forge, tmp.path());
         let out = common::sign_env(&["--evidence-dir", ev_arg, "--keyless"], &env);
         assert_eq!(out.status.code(), Some(2), "{forge}: {}", stderr(&out));
-        assert!(stderr(&out).contains(needle), "{forge}: expected {needle:?} in {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(needle),
+            "{forge}: expected {needle:?} in {}",
+            stderr(&out)
+        );
         assert!(!ev.join("sign").exists());
     }
     // keygen never overwrites.
@@ -334,12 +479,18 @@ fn an_ephemeral_key_signs_for_a_local_run() {
     let tmp = tempfile::tempdir().unwrap();
     let ev = tmp.path().join("evidence");
     evidence(&ev);
-    let out = sign(&["--evidence-dir", ev.to_str().unwrap(), "--ephemeral-key"], &[]);
+    let out = sign(
+        &["--evidence-dir", ev.to_str().unwrap(), "--ephemeral-key"],
+        &[],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let report = verify(&ev, &ev.join("sign/cosign.pub"), &image());
     assert!(report.passed, "{}", report.render_text());
     let record: serde_json::Value =
         serde_json::from_slice(&std::fs::read(ev.join("sign/record.json")).unwrap()).unwrap();
     assert_eq!(record["settings"]["mode"], "ephemeral-key");
-    assert_eq!(record["findings"]["counts"]["signatures"], EXPECTED_CHECKS as u64);
+    assert_eq!(
+        record["findings"]["counts"]["signatures"],
+        EXPECTED_CHECKS as u64
+    );
 }

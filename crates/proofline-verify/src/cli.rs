@@ -29,7 +29,11 @@ pub struct VerifyArgs {
     pub key: Option<PathBuf>,
 
     /// Keyless: the signing certificate's identity (email or URI SAN) must equal this.
-    #[arg(long, env = "PROOFLINE_CERTIFICATE_IDENTITY", conflicts_with = "certificate_identity_regexp")]
+    #[arg(
+        long,
+        env = "PROOFLINE_CERTIFICATE_IDENTITY",
+        conflicts_with = "certificate_identity_regexp"
+    )]
     pub certificate_identity: Option<String>,
 
     /// Keyless: the identity must match this regular expression (whole-string match).
@@ -38,7 +42,11 @@ pub struct VerifyArgs {
 
     /// Keyless: the certificate's OIDC issuer must equal this (e.g.
     /// https://token.actions.githubusercontent.com).
-    #[arg(long, env = "PROOFLINE_CERTIFICATE_OIDC_ISSUER", conflicts_with = "certificate_oidc_issuer_regexp")]
+    #[arg(
+        long,
+        env = "PROOFLINE_CERTIFICATE_OIDC_ISSUER",
+        conflicts_with = "certificate_oidc_issuer_regexp"
+    )]
     pub certificate_oidc_issuer: Option<String>,
 
     /// Keyless: the OIDC issuer must match this regular expression (whole-string match).
@@ -71,12 +79,18 @@ pub struct VerifyArgs {
 impl VerifyArgs {
     /// The trust the flags describe.
     pub fn trust(&self) -> anyhow::Result<Trust> {
-        let identity = match (&self.certificate_identity, &self.certificate_identity_regexp) {
+        let identity = match (
+            &self.certificate_identity,
+            &self.certificate_identity_regexp,
+        ) {
             (Some(s), _) => Some(Matcher::Exact(s.clone())),
             (None, Some(r)) => Some(Matcher::regex("certificate-identity-regexp", r)?),
             (None, None) => None,
         };
-        let issuer = match (&self.certificate_oidc_issuer, &self.certificate_oidc_issuer_regexp) {
+        let issuer = match (
+            &self.certificate_oidc_issuer,
+            &self.certificate_oidc_issuer_regexp,
+        ) {
             (Some(s), _) => Some(Matcher::Exact(s.clone())),
             (None, Some(r)) => Some(Matcher::regex("certificate-oidc-issuer-regexp", r)?),
             (None, None) => None,
@@ -133,7 +147,13 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
             args.evidence_dir.display()
         );
     }
-    let report = verify_evidence(&args.evidence_dir, &args.image, &image, &trust, &args.require)?;
+    let report = verify_evidence(
+        &args.evidence_dir,
+        &args.image,
+        &image,
+        &trust,
+        &args.require,
+    )?;
     {
         use std::io::Write as _;
         let mut stdout = std::io::stdout().lock();

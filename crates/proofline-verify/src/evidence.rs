@@ -13,7 +13,9 @@ use crate::layout::{
     SIMPLE_SIGNING_PAYLOAD,
 };
 use crate::statement::{COSIGN_SIGN_PREDICATE, EvidenceFile, ImageSubject, read_statement};
-use crate::trust::{MAX_BUNDLE_BYTES, Rejected, Signed, Trust, Verified, read_bounded, verify_bundle};
+use crate::trust::{
+    MAX_BUNDLE_BYTES, Rejected, Signed, Trust, Verified, read_bounded, verify_bundle,
+};
 
 /// Stages that run after signing (their evidence is not signed by the sign stage).
 pub const AFTER_SIGNING: [&str; 4] = [SIGN_STAGE, "publish", "verify", "report"];
@@ -92,10 +94,7 @@ impl Report {
 
     /// A plain-text report, one line per check, failures with their reason.
     pub fn render_text(&self) -> String {
-        let mut out = format!(
-            "{} ({}) against {}\n",
-            self.image, self.digest, self.trust
-        );
+        let mut out = format!("{} ({}) against {}\n", self.image, self.digest, self.trust);
         for c in &self.checks {
             let status = match c.status {
                 Status::Verified => "ok     ",
@@ -112,7 +111,9 @@ impl Report {
             out.push('\n');
         }
         for r in &self.missing_required {
-            out.push_str(&format!("MISSING required predicate type {r}: no verified attestation has it\n"));
+            out.push_str(&format!(
+                "MISSING required predicate type {r}: no verified attestation has it\n"
+            ));
         }
         let failed = self.checks.len() - self.verified();
         out.push_str(&format!(
@@ -123,7 +124,10 @@ impl Report {
             if self.missing_required.is_empty() {
                 String::new()
             } else {
-                format!(", {} required predicate type(s) absent", self.missing_required.len())
+                format!(
+                    ", {} required predicate type(s) absent",
+                    self.missing_required.len()
+                )
             }
         ));
         out
@@ -161,7 +165,12 @@ impl Verifying<'_> {
         })
     }
 
-    fn push(&mut self, artifact: String, bundle: String, outcome: Result<(Verified, Option<String>), (Status, String)>) {
+    fn push(
+        &mut self,
+        artifact: String,
+        bundle: String,
+        outcome: Result<(Verified, Option<String>), (Status, String)>,
+    ) {
         let check = match outcome {
             Ok((v, predicate_type)) => Check {
                 artifact,
@@ -188,7 +197,10 @@ impl Verifying<'_> {
     fn bundle(&self, bundle_rel: &str) -> Result<Vec<u8>, (Status, String)> {
         self.read(bundle_rel, MAX_BUNDLE_BYTES).map_err(|e| {
             if e == "not found" {
-                (Status::Missing, format!("no signature: {bundle_rel} is missing"))
+                (
+                    Status::Missing,
+                    format!("no signature: {bundle_rel} is missing"),
+                )
             } else {
                 (Status::Failed, format!("reading {bundle_rel}: {e}"))
             }
@@ -199,11 +211,18 @@ impl Verifying<'_> {
     fn image_signature(&mut self) {
         let rel = format!("{SIGN_STAGE}/{IMAGE_SIGNATURE_BUNDLE}");
         let outcome = self.bundle(&rel).and_then(|bytes| {
-            let v = verify_bundle(self.trust, &bytes, Signed::Subject(&self.image.sha256)).map_err(failed)?;
+            let v = verify_bundle(self.trust, &bytes, Signed::Subject(&self.image.sha256))
+                .map_err(failed)?;
             let statement = read_statement(v.payload.as_deref().unwrap_or_default(), self.image)
                 .map_err(|e| (Status::Failed, e.to_string()))?;
             if statement.predicate_type != COSIGN_SIGN_PREDICATE {
-                return Err((Status::Failed, format!("predicate type {} is not {COSIGN_SIGN_PREDICATE}", statement.predicate_type)));
+                return Err((
+                    Status::Failed,
+                    format!(
+                        "predicate type {} is not {COSIGN_SIGN_PREDICATE}",
+                        statement.predicate_type
+                    ),
+                ));
             }
             Ok((v, Some(statement.predicate_type)))
         });
@@ -236,11 +255,17 @@ impl Verifying<'_> {
             }
             Ok((v, None))
         });
-        self.push("image signature (cosign v2 simple signing)".into(), rel, outcome);
+        self.push(
+            "image signature (cosign v2 simple signing)".into(),
+            rel,
+            outcome,
+        );
     }
 
-    /// One evidence file against its attestation bundle.
-    fn file(&mut self, stage: &str, path: &str, media_type: &str) {
+    /// One evidence file against its attestation bundle, and (for a stage's artifact) byte for
+    /// byte against the SHA-256 its record lists (the record is itself signed by digest), so
+    /// even a change that keeps a JSON document's meaning is caught.
+    fn file(&mut self, stage: &str, path: &str, media_type: &str, recorded_sha256: Option<&str>) {
         let rel = format!("{SIGN_STAGE}/{}", layout::attestation_bundle(path));
         let outcome = self.bundle(&rel).and_then(|bytes| {
             let v = verify_bundle(self.trust, &bytes, Signed::Subject(&self.image.sha256)).map_err(failed)?;
@@ -261,6 +286,15 @@ impl Verifying<'_> {
                     bytes: &content,
                 })
                 .map_err(|e| (Status::Failed, e.to_string()))?;
+            if let Some(expected) = recorded_sha256 {
+                let actual = proofline_evidence::sha256_hex(&content);
+                if actual != expected {
+                    return Err((
+                        Status::Failed,
+                        format!("{path} differs from its signed stage record (sha256 {actual}, recorded {expected})"),
+                    ));
+                }
+            }
             Ok((v, Some(statement.predicate_type)))
         });
         self.push(path.to_string(), rel, outcome);
@@ -294,24 +328,46 @@ pub fn verify_evidence(
     };
     v.image_signature();
     v.simple_signing();
-    for stage in stages.iter().filter(|s| !AFTER_SIGNING.contains(&s.as_str())) {
+    for stage in stages
+        .iter()
+        .filter(|s| !AFTER_SIGNING.contains(&s.as_str()))
+    {
         let record: Record = match evidence.read_record(stage) {
             Ok(r) => r,
             Err(e) => {
                 let path = layout::record_path(stage);
                 let bundle = format!("{SIGN_STAGE}/{}", layout::attestation_bundle(&path));
-                v.push(path, bundle, Err((Status::Failed, format!("unreadable record: {e}"))));
+                v.push(
+                    path,
+                    bundle,
+                    Err((Status::Failed, format!("unreadable record: {e}"))),
+                );
                 continue;
             }
         };
-        v.file(stage, &layout::record_path(stage), proofline_evidence::media_type::JSON);
+        v.file(
+            stage,
+            &layout::record_path(stage),
+            proofline_evidence::media_type::JSON,
+            None,
+        );
         for artifact in &record.artifacts {
-            v.file(stage, &artifact.path, &artifact.media_type);
+            v.file(
+                stage,
+                &artifact.path,
+                &artifact.media_type,
+                Some(&artifact.sha256),
+            );
         }
     }
     if stages.iter().any(|s| s == SIGN_STAGE) {
         let path = format!("{SIGN_STAGE}/{CRYPTO_MODULE}");
-        v.file(SIGN_STAGE, &path, proofline_evidence::media_type::JSON);
+        v.file(
+            SIGN_STAGE,
+            &path,
+            proofline_evidence::media_type::JSON,
+            None,
+        );
     }
     let checks = v.checks;
     let missing_required: Vec<String> = require

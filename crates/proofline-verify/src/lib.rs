@@ -7,7 +7,7 @@ pub mod layout;
 pub mod statement;
 pub mod trust;
 
+pub use cli::{VerifyArgs, run};
 pub use evidence::{Check, Report, Status, verify_evidence};
 pub use statement::ImageSubject;
 pub use trust::{Matcher, Trust, TrustError, TrustPolicy, load_trusted_root};
-pub use cli::{VerifyArgs, run};

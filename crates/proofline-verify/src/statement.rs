@@ -38,11 +38,14 @@ impl ImageSubject {
     /// Parses `sha256:<64 hex>`; `None` for any other form.
     pub fn new(name: impl Into<String>, digest: &str) -> Option<Self> {
         let hex = digest.strip_prefix("sha256:")?;
-        (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
-            .then(|| Self {
-                name: name.into(),
-                sha256: hex.to_string(),
-            })
+        (hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+        .then(|| Self {
+            name: name.into(),
+            sha256: hex.to_string(),
+        })
     }
 
     /// `sha256:<hex>`.
@@ -134,7 +137,9 @@ fn classify(file: &EvidenceFile<'_>, document: Option<&Value>) -> (String, Bindi
             return (SPDX3_PREDICATE.into(), Binding::Document);
         }
     }
-    if file.path.ends_with(".cdx.json") && doc.get("bomFormat").and_then(Value::as_str) == Some("CycloneDX") {
+    if file.path.ends_with(".cdx.json")
+        && doc.get("bomFormat").and_then(Value::as_str) == Some("CycloneDX")
+    {
         return (CYCLONEDX_PREDICATE.into(), Binding::Document);
     }
     if file.path.ends_with(".openvex.json")
@@ -173,7 +178,10 @@ pub fn statement_for(file: &EvidenceFile<'_>, image: &ImageSubject) -> PreparedS
     let (predicate_type, binding) = classify(file, document.as_ref());
     let predicate = match (binding, document) {
         (Binding::Document, Some(doc)) => doc,
-        (Binding::Statement, Some(mut doc)) => doc.get_mut("predicate").map(Value::take).unwrap_or(Value::Object(Map::new())),
+        (Binding::Statement, Some(mut doc)) => doc
+            .get_mut("predicate")
+            .map(Value::take)
+            .unwrap_or(Value::Object(Map::new())),
         _ => evidence_predicate(file),
     };
     let statement = json!({
@@ -227,12 +235,17 @@ pub struct SignedStatement {
 
 /// Reads a signed payload as a statement about exactly `image` (every subject must carry the
 /// image's digest; a statement about something else as well is refused).
-pub fn read_statement(payload: &[u8], image: &ImageSubject) -> Result<SignedStatement, StatementError> {
-    let doc: Value = serde_json::from_slice(payload).map_err(|e| StatementError::NotAStatement(e.to_string()))?;
+pub fn read_statement(
+    payload: &[u8],
+    image: &ImageSubject,
+) -> Result<SignedStatement, StatementError> {
+    let doc: Value = serde_json::from_slice(payload)
+        .map_err(|e| StatementError::NotAStatement(e.to_string()))?;
     if doc.get("_type").and_then(Value::as_str) != Some(STATEMENT_TYPE) {
         return Err(StatementError::NotAStatement(format!(
             "_type is {}, not {STATEMENT_TYPE}",
-            doc.get("_type").map_or_else(|| "missing".into(), Value::to_string)
+            doc.get("_type")
+                .map_or_else(|| "missing".into(), Value::to_string)
         )));
     }
     let predicate_type = doc
@@ -259,7 +272,10 @@ pub fn read_statement(payload: &[u8], image: &ImageSubject) -> Result<SignedStat
     }
     Ok(SignedStatement {
         predicate_type,
-        predicate: doc.get("predicate").cloned().unwrap_or(Value::Object(Map::new())),
+        predicate: doc
+            .get("predicate")
+            .cloned()
+            .unwrap_or(Value::Object(Map::new())),
     })
 }
 
@@ -280,7 +296,10 @@ impl SignedStatement {
         }
         let expected = match (binding, document) {
             (Binding::Document, Some(doc)) => doc,
-            (Binding::Statement, Some(doc)) => doc.get("predicate").cloned().unwrap_or(Value::Object(Map::new())),
+            (Binding::Statement, Some(doc)) => doc
+                .get("predicate")
+                .cloned()
+                .unwrap_or(Value::Object(Map::new())),
             _ => {
                 let recorded = self
                     .predicate
@@ -290,19 +309,25 @@ impl SignedStatement {
                     .unwrap_or("none");
                 let actual = sha256_hex(file.bytes);
                 if recorded != actual {
-                    return Err(mismatch(format!("signed sha256 {recorded}, file sha256 {actual}")));
+                    return Err(mismatch(format!(
+                        "signed sha256 {recorded}, file sha256 {actual}"
+                    )));
                 }
                 if self.predicate.get("path").and_then(Value::as_str) != Some(file.path) {
                     return Err(mismatch(format!(
                         "the statement was made for {}",
-                        self.predicate.get("path").map_or_else(|| "no path".into(), Value::to_string)
+                        self.predicate
+                            .get("path")
+                            .map_or_else(|| "no path".into(), Value::to_string)
                     )));
                 }
                 return Ok(binding);
             }
         };
         if self.predicate != expected {
-            return Err(mismatch("the signed predicate differs from the file's content".into()));
+            return Err(mismatch(
+                "the signed predicate differs from the file's content".into(),
+            ));
         }
         Ok(binding)
     }
@@ -314,7 +339,11 @@ mod tests {
     use super::*;
 
     fn image() -> ImageSubject {
-        ImageSubject::new("registry.example/app", &format!("sha256:{}", "ab".repeat(32))).unwrap()
+        ImageSubject::new(
+            "registry.example/app",
+            &format!("sha256:{}", "ab".repeat(32)),
+        )
+        .unwrap()
     }
 
     fn file<'a>(path: &'a str, media_type: &'a str, bytes: &'a [u8]) -> EvidenceFile<'a> {
@@ -337,28 +366,58 @@ mod tests {
     #[test]
     fn predicate_types_follow_the_file() {
         let cdx = br#"{"bomFormat":"CycloneDX","specVersion":"1.6","components":[]}"#;
-        let s = statement_for(&file("sbom/sbom.cdx.json", "application/vnd.cyclonedx+json", cdx), &image());
-        assert_eq!((s.predicate_type.as_str(), s.binding), (CYCLONEDX_PREDICATE, Binding::Document));
+        let s = statement_for(
+            &file("sbom/sbom.cdx.json", "application/vnd.cyclonedx+json", cdx),
+            &image(),
+        );
+        assert_eq!(
+            (s.predicate_type.as_str(), s.binding),
+            (CYCLONEDX_PREDICATE, Binding::Document)
+        );
         let spdx3 = br#"{"@context":"https://spdx.org/rdf/3.0.1/spdx-context.jsonld","@graph":[]}"#;
-        let s = statement_for(&file("sbom/sbom.spdx.json", "application/spdx+json", spdx3), &image());
+        let s = statement_for(
+            &file("sbom/sbom.spdx.json", "application/spdx+json", spdx3),
+            &image(),
+        );
         assert_eq!(s.predicate_type, SPDX3_PREDICATE);
         let spdx2 = br#"{"spdxVersion":"SPDX-2.3"}"#;
-        let s = statement_for(&file("sbom/sbom.spdx.json", "application/spdx+json", spdx2), &image());
+        let s = statement_for(
+            &file("sbom/sbom.spdx.json", "application/spdx+json", spdx2),
+            &image(),
+        );
         assert_eq!(s.predicate_type, SPDX23_PREDICATE);
         let vex = br#"{"@context":"https://openvex.dev/ns/v0.2.0","statements":[]}"#;
-        let s = statement_for(&file("scan/vex.openvex.json", "application/json", vex), &image());
+        let s = statement_for(
+            &file("scan/vex.openvex.json", "application/json", vex),
+            &image(),
+        );
         assert_eq!(s.predicate_type, OPENVEX_PREDICATE);
         let vulns = br#"{"_type":"https://in-toto.io/Statement/v1","subject":[],"predicateType":"https://in-toto.io/attestation/vulns/v0.2","predicate":{"scanner":{}}}"#;
-        let s = statement_for(&file("scan/vulns.json", "application/vnd.in-toto+json", vulns), &image());
-        assert_eq!((s.predicate_type.as_str(), s.binding), ("https://in-toto.io/attestation/vulns/v0.2", Binding::Statement));
+        let s = statement_for(
+            &file("scan/vulns.json", "application/vnd.in-toto+json", vulns),
+            &image(),
+        );
+        assert_eq!(
+            (s.predicate_type.as_str(), s.binding),
+            (
+                "https://in-toto.io/attestation/vulns/v0.2",
+                Binding::Statement
+            )
+        );
         let doc: Value = serde_json::from_slice(&s.payload).unwrap();
         assert_eq!(doc["predicate"], json!({"scanner": {}}));
         assert_eq!(doc["subject"][0]["digest"]["sha256"], "ab".repeat(32));
         let md = b"# Summary\n";
         let s = statement_for(&file("scan/summary.md", "text/markdown", md), &image());
-        assert_eq!((s.predicate_type.as_str(), s.binding), (EVIDENCE_PREDICATE, Binding::Digest));
+        assert_eq!(
+            (s.predicate_type.as_str(), s.binding),
+            (EVIDENCE_PREDICATE, Binding::Digest)
+        );
         // A JSON file named like an SBOM but not one is attested by digest.
-        let s = statement_for(&file("sbom/sbom.cdx.json", "application/json", b"{}"), &image());
+        let s = statement_for(
+            &file("sbom/sbom.cdx.json", "application/json", b"{}"),
+            &image(),
+        );
         assert_eq!(s.binding, Binding::Digest);
     }
 
@@ -391,11 +450,23 @@ mod tests {
         let s = image_signature_statement(&image());
         let other = ImageSubject::new("x", &format!("sha256:{}", "cd".repeat(32))).unwrap();
         let err = read_statement(&s, &other).unwrap_err();
-        assert!(matches!(err, StatementError::SubjectMismatch { .. }), "{err}");
-        assert_eq!(read_statement(&s, &image()).unwrap().predicate_type, COSIGN_SIGN_PREDICATE);
+        assert!(
+            matches!(err, StatementError::SubjectMismatch { .. }),
+            "{err}"
+        );
+        assert_eq!(
+            read_statement(&s, &image()).unwrap().predicate_type,
+            COSIGN_SIGN_PREDICATE
+        );
         assert!(read_statement(b"not json", &image()).is_err());
         assert!(read_statement(br#"{"_type":"https://in-toto.io/Statement/v0.1","subject":[{"digest":{"sha256":"x"}}],"predicateType":"p"}"#, &image()).is_err());
-        assert!(read_statement(br#"{"_type":"https://in-toto.io/Statement/v1","subject":[],"predicateType":"p"}"#, &image()).is_err());
+        assert!(
+            read_statement(
+                br#"{"_type":"https://in-toto.io/Statement/v1","subject":[],"predicateType":"p"}"#,
+                &image()
+            )
+            .is_err()
+        );
     }
 
     #[test]

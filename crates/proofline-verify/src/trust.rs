@@ -26,7 +26,9 @@ pub enum TrustError {
         source: std::io::Error,
     },
     /// The key file is not a PEM public key we can verify with.
-    #[error("{path} is not a usable public key ({reason}): pass the PEM `cosign.pub` of the signing key")]
+    #[error(
+        "{path} is not a usable public key ({reason}): pass the PEM `cosign.pub` of the signing key"
+    )]
     BadKey {
         /// The file.
         path: PathBuf,
@@ -34,7 +36,9 @@ pub enum TrustError {
         reason: String,
     },
     /// The trusted root could not be read or used.
-    #[error("the trusted root {source_name} cannot be used: {reason}: pass a Sigstore trusted_root.json with --trusted-root")]
+    #[error(
+        "the trusted root {source_name} cannot be used: {reason}: pass a Sigstore trusted_root.json with --trusted-root"
+    )]
     BadTrustedRoot {
         /// Where it came from.
         source_name: String,
@@ -303,16 +307,29 @@ pub enum Signed<'a> {
 pub struct Rejected(pub String);
 
 /// Verifies one bundle (JSON) for `signed` under `trust`.
-pub fn verify_bundle(trust: &Trust, bundle_json: &[u8], signed: Signed<'_>) -> Result<Verified, Rejected> {
-    let text = std::str::from_utf8(bundle_json).map_err(|_| Rejected("the bundle is not UTF-8 JSON".into()))?;
+pub fn verify_bundle(
+    trust: &Trust,
+    bundle_json: &[u8],
+    signed: Signed<'_>,
+) -> Result<Verified, Rejected> {
+    let text = std::str::from_utf8(bundle_json)
+        .map_err(|_| Rejected("the bundle is not UTF-8 JSON".into()))?;
     let bundle = Bundle::from_json(text).map_err(|e| Rejected(format!("malformed bundle: {e}")))?;
     let payload = match (&bundle.content, signed) {
-        (SignatureContent::DsseEnvelope(env), Signed::Subject(_)) => Some(env.payload.as_bytes().to_vec()),
+        (SignatureContent::DsseEnvelope(env), Signed::Subject(_)) => {
+            Some(env.payload.as_bytes().to_vec())
+        }
         (SignatureContent::MessageSignature(_), Signed::Message(_)) => None,
         (SignatureContent::DsseEnvelope(_), Signed::Message(_)) => {
-            return Err(Rejected("expected a message signature, found a DSSE envelope".into()));
+            return Err(Rejected(
+                "expected a message signature, found a DSSE envelope".into(),
+            ));
         }
-        _ => return Err(Rejected("expected a DSSE envelope, found a message signature".into())),
+        _ => {
+            return Err(Rejected(
+                "expected a DSSE envelope, found a message signature".into(),
+            ));
+        }
     };
     let logged = !bundle.verification_material.tlog_entries.is_empty();
     let subject_hash;
@@ -403,7 +420,9 @@ pub fn verify_bundle(trust: &Trust, bundle_json: &[u8], signed: Signed<'_>) -> R
                 )));
             }
             if !(result.certificate_verified() && result.tlog_verified()) {
-                return Err(Rejected("the certificate chain or the log entry was not verified".into()));
+                return Err(Rejected(
+                    "the certificate chain or the log entry was not verified".into(),
+                ));
             }
             Verified {
                 signer: format!(
@@ -429,8 +448,8 @@ fn verify_unlogged(
     signed: Signed<'_>,
 ) -> Result<(), Rejected> {
     use sigstore_verify::crypto::{ArtifactHasher, KeyAlgorithm, verify_signature};
-    let algorithm = KeyAlgorithm::from_spki(key)
-        .map_err(|e| Rejected(format!("unsupported key: {e}")))?;
+    let algorithm =
+        KeyAlgorithm::from_spki(key).map_err(|e| Rejected(format!("unsupported key: {e}")))?;
     let bad_signature = || {
         Rejected(format!(
             "the signature does not verify with the key sha256:{key_id} (another key signed it, or the bundle was changed)"
@@ -444,8 +463,13 @@ fn verify_unlogged(
                     env.payload_type
                 )));
             }
-            verify_signature(key, &env.pae(), &env.signature.sig, algorithm.default_signing_scheme())
-                .map_err(|_| bad_signature())?;
+            verify_signature(
+                key,
+                &env.pae(),
+                &env.signature.sig,
+                algorithm.default_signing_scheme(),
+            )
+            .map_err(|_| bad_signature())?;
             let statement: serde_json::Value = serde_json::from_slice(env.payload.as_bytes())
                 .map_err(|e| Rejected(format!("the signed payload is not JSON: {e}")))?;
             let about = statement
@@ -453,7 +477,9 @@ fn verify_unlogged(
                 .and_then(serde_json::Value::as_array)
                 .is_some_and(|subjects| {
                     subjects.iter().any(|s| {
-                        s.pointer("/digest/sha256").and_then(serde_json::Value::as_str) == Some(hex)
+                        s.pointer("/digest/sha256")
+                            .and_then(serde_json::Value::as_str)
+                            == Some(hex)
                     })
                 });
             if !about {
@@ -490,7 +516,9 @@ fn describe_error(e: &sigstore_verify::Error, key_id: Option<&str>) -> String {
     use sigstore_verify::Error as E;
     match e {
         E::SignatureInvalid(_) => match key_id {
-            Some(id) => format!("the signature does not verify with the key sha256:{id} (another key signed it, or the bundle was changed)"),
+            Some(id) => format!(
+                "the signature does not verify with the key sha256:{id} (another key signed it, or the bundle was changed)"
+            ),
             None => format!("the signature does not verify: {e}"),
         },
         E::ArtifactMismatch(_) => format!("the bundle is not about this artifact: {e}"),

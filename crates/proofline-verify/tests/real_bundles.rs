@@ -123,7 +123,11 @@ fn real_bundles_verify_with_their_signers_identity() {
         let root = load_trusted_root(Some(&fixtures().join(case.root))).unwrap();
         let pattern = format!("{}.*", &case.identity[..case.identity.len() / 2]);
         let by_regex = Trust::identity(
-            Matcher::regex("certificate-identity-regexp", &regex_escape_prefix(&pattern)).unwrap(),
+            Matcher::regex(
+                "certificate-identity-regexp",
+                &regex_escape_prefix(&pattern),
+            )
+            .unwrap(),
             Matcher::regex("certificate-oidc-issuer-regexp", "https://.*").unwrap(),
             root,
         )
@@ -155,11 +159,16 @@ fn one_changed_byte_is_rejected() {
         }
         tampered.push((
             "log entry body",
-            flip(&bundle, "/verificationMaterial/tlogEntries/0/canonicalizedBody"),
+            flip(
+                &bundle,
+                "/verificationMaterial/tlogEntries/0/canonicalizedBody",
+            ),
         ));
         for (what, changed) in tampered {
-            let err = check(&case, &trust, &changed, &artifact)
-                .expect_err(&format!("{}: a changed {what} must be rejected", case.bundle));
+            let err = check(&case, &trust, &changed, &artifact).expect_err(&format!(
+                "{}: a changed {what} must be rejected",
+                case.bundle
+            ));
             assert!(!err.is_empty());
         }
         // The artifact itself changed.
@@ -174,7 +183,11 @@ fn one_changed_byte_is_rejected() {
                 let mut changed = artifact.clone();
                 changed.push(b'\n');
                 let err = check(&case, &trust, &bundle, &changed).unwrap_err();
-                assert!(err.contains("artifact") || err.contains("digest"), "{}: {err}", case.bundle);
+                assert!(
+                    err.contains("artifact") || err.contains("digest"),
+                    "{}: {err}",
+                    case.bundle
+                );
             }
         }
     }
@@ -206,8 +219,13 @@ fn another_identity_issuer_or_root_is_rejected() {
         } else {
             "trusted_root.staging.json"
         };
-        check(&case, &trust(case.identity, case.issuer, other_root), &bundle, &artifact)
-            .expect_err(&format!("{} must not chain to {other_root}", case.bundle));
+        check(
+            &case,
+            &trust(case.identity, case.issuer, other_root),
+            &bundle,
+            &artifact,
+        )
+        .expect_err(&format!("{} must not chain to {other_root}", case.bundle));
     }
 }
 
@@ -227,7 +245,11 @@ fn a_keyless_bundle_is_not_accepted_for_a_key_and_a_truncated_one_is_malformed()
     assert!(err.0.contains("certificate"), "{err}");
     let case = &cases()[0];
     let trust = trust(case.identity, case.issuer, case.root);
-    let err = verify_bundle(&trust, &bundle[..bundle.len() / 2], Signed::Message(&read("a.txt")))
-        .unwrap_err();
+    let err = verify_bundle(
+        &trust,
+        &bundle[..bundle.len() / 2],
+        Signed::Message(&read("a.txt")),
+    )
+    .unwrap_err();
     assert!(err.0.contains("malformed"), "{err}");
 }

@@ -29,7 +29,11 @@ fn stage(dir: &EvidenceDir, name: &str, files: &[(&str, &str, &[u8])]) {
 /// Writes the evidence of an image, sbom and scan stage into `path`.
 pub fn evidence(path: &Path) -> EvidenceDir {
     let dir = EvidenceDir::open(path).unwrap();
-    stage(&dir, "image", &[("image.json", media_type::JSON, br#"{"digest":"x"}"#)]);
+    stage(
+        &dir,
+        "image",
+        &[("image.json", media_type::JSON, br#"{"digest":"x"}"#)],
+    );
     let cdx = format!(
         r#"{{"bomFormat":"CycloneDX","specVersion":"1.6","serialNumber":"urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79","version":1,"metadata":{{"component":{{"type":"container","name":"{IMAGE}","version":"{}"}}}},"components":[{{"type":"library","name":"minimist","version":"1.2.5","purl":"pkg:npm/minimist@1.2.5"}}]}}"#,
         digest()
@@ -54,7 +58,11 @@ pub fn evidence(path: &Path) -> EvidenceDir {
         &[
             ("vulns.json", media_type::IN_TOTO, vulns.as_bytes()),
             ("vex.openvex.json", media_type::JSON, vex.as_bytes()),
-            ("results.sarif", media_type::SARIF, br#"{"version":"2.1.0","runs":[]}"#),
+            (
+                "results.sarif",
+                media_type::SARIF,
+                br#"{"version":"2.1.0","runs":[]}"#,
+            ),
         ],
     );
     dir
@@ -119,13 +127,20 @@ pub fn ci_env(forge: &str, tmp: &Path) -> Vec<(String, String)> {
         .collect();
     for (k, v) in &mut env {
         match k.as_str() {
-            "GITHUB_OUTPUT" | "GITHUB_ENV" | "GITHUB_PATH" | "GITHUB_STEP_SUMMARY" | "GITHUB_STATE" => {
+            "GITHUB_OUTPUT"
+            | "GITHUB_ENV"
+            | "GITHUB_PATH"
+            | "GITHUB_STEP_SUMMARY"
+            | "GITHUB_STATE" => {
                 let f = tmp.join(k.to_lowercase());
                 std::fs::write(&f, b"").unwrap();
                 *v = f.display().to_string();
             }
             "GITHUB_EVENT_PATH" => {
-                *v = repo.join("github/event.push.payload.json").display().to_string();
+                *v = repo
+                    .join("github/event.push.payload.json")
+                    .display()
+                    .to_string();
             }
             "GITHUB_WORKSPACE" | "CI_PROJECT_DIR" | "CI_BUILDS_DIR" | "RUNNER_TEMP" => {
                 *v = tmp.display().to_string();
