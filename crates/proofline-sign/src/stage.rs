@@ -139,7 +139,11 @@ pub fn sign_evidence(
     }
 
     // The image itself: cosign v3 (DSSE, sign/v1) and cosign v2 (simple signing).
-    let statement = image_signature_statement(&image);
+    let reference = settings
+        .docker_reference
+        .clone()
+        .unwrap_or_else(|| docker_reference(&image.name));
+    let statement = image_signature_statement(&reference, &image);
     let bundle = runtime.block_on(signer.sign_statement(&statement))?;
     writer.write_artifact(
         IMAGE_SIGNATURE_BUNDLE,
@@ -151,10 +155,6 @@ pub fn sign_evidence(
         IMAGE_SIGNATURE_BUNDLE,
         &signer,
     );
-    let reference = settings
-        .docker_reference
-        .clone()
-        .unwrap_or_else(|| docker_reference(&image.name));
     let payload = simple_signing_payload(&reference, &image);
     writer.write_artifact(
         SIMPLE_SIGNING_PAYLOAD,

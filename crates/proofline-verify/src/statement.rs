@@ -198,26 +198,33 @@ pub fn statement_for(file: &EvidenceFile<'_>, image: &ImageSubject) -> PreparedS
 }
 
 /// The cosign v3 image signature: a statement about the image with predicate type
-/// `https://sigstore.dev/cosign/sign/v1` and no predicate, as cosign writes it.
-pub fn image_signature_statement(image: &ImageSubject) -> Vec<u8> {
+/// `https://sigstore.dev/cosign/sign/v1`. cosign writes no predicate (its verifiers read only
+/// the subject and the predicate type); the in-toto-attestation validators require one, so the
+/// predicate carries the same claims as the v2 simple-signing payload (repository and digest).
+pub fn image_signature_statement(docker_reference: &str, image: &ImageSubject) -> Vec<u8> {
     to_vec(&json!({
         "_type": STATEMENT_TYPE,
         "subject": image.subject_json(),
         "predicateType": COSIGN_SIGN_PREDICATE,
+        "predicate": simple_signing(docker_reference, image),
     }))
 }
 
 /// cosign's simple-signing payload for the manifest digest (the bytes cosign v2 signs and
 /// stores in the `.sig` image), fields in cosign's order.
 pub fn simple_signing_payload(docker_reference: &str, image: &ImageSubject) -> Vec<u8> {
-    to_vec(&json!({
+    to_vec(&simple_signing(docker_reference, image))
+}
+
+fn simple_signing(docker_reference: &str, image: &ImageSubject) -> Value {
+    json!({
         "critical": {
             "identity": { "docker-reference": docker_reference },
             "image": { "docker-manifest-digest": image.digest() },
             "type": "cosign container image signature",
         },
         "optional": null,
-    }))
+    })
 }
 
 fn to_vec(value: &Value) -> Vec<u8> {
@@ -447,7 +454,7 @@ mod tests {
 
     #[test]
     fn statements_about_another_image_are_refused() {
-        let s = image_signature_statement(&image());
+        let s = image_signature_statement("registry.example/app", &image());
         let other = ImageSubject::new("x", &format!("sha256:{}", "cd".repeat(32))).unwrap();
         let err = read_statement(&s, &other).unwrap_err();
         assert!(
