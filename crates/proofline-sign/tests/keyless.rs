@@ -133,6 +133,28 @@ fn keyless_signatures_verify_with_the_identity_and_the_trusted_root() {
         0
     );
 
+    // A certificate lives ten minutes: without the log entry that says when it signed (no
+    // inclusion proof, no SET), the signature cannot be placed inside that window and fails.
+    let bundle_path = ev.join("sign/attestations/sbom/sbom.cdx.json.sigstore.json");
+    let original = std::fs::read(&bundle_path).unwrap();
+    let mut doc: serde_json::Value = serde_json::from_slice(&original).unwrap();
+    doc["verificationMaterial"]["tlogEntries"] = serde_json::json!([]);
+    std::fs::write(&bundle_path, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let report = verify(&ev, &root, SIGNER, &standin.oidc_issuer());
+    let failed: Vec<_> = report.failures().collect();
+    assert_eq!(failed.len(), 1, "{}", report.render_text());
+    assert_eq!(failed[0].artifact, "sbom/sbom.cdx.json");
+    assert!(
+        failed[0]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("inclusion proof"),
+        "{:?}",
+        failed[0]
+    );
+    std::fs::write(&bundle_path, &original).unwrap();
+
     // A changed file after keyless signing.
     std::fs::write(ev.join("scan/results.sarif"), b"{}").unwrap();
     let report = verify(&ev, &root, SIGNER, &standin.oidc_issuer());
