@@ -15,28 +15,8 @@
 #   scripts/crosscheck-sbom.sh           (run by scripts/test.sh after validate-sboms.sh)
 #   PROOFLINE_VALIDATORS_DIR             install cache (default ~/.cache/proofline-validators)
 set -uo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$PWD
-TOOLS=${PROOFLINE_VALIDATORS_DIR:-$HOME/.cache/proofline-validators}
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-FAILS=0
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1"; FAILS=$((FAILS + 1)); }
-skip() { echo "SKIP $1"; }
-mkdir -p "$TOOLS"
-
-# venv NAME PACKAGE...: creates or reuses a venv; prints nothing, returns 1 when it can't.
-venv() {
-  local dir=$TOOLS/$1; shift
-  if [ ! -f "$dir/.installed" ] || [ "$(cat "$dir/.installed")" != "$*" ]; then
-    rm -rf "$dir"
-    python3 -m venv "$dir" >/dev/null 2>&1 || return 1
-    "$dir/bin/pip" install -q --disable-pip-version-check "$@" >"$WORK/pip-$(basename "$dir").log" 2>&1 || {
-      tail -3 "$WORK/pip-$(basename "$dir").log" >&2; return 1; }
-    echo "$*" > "$dir/.installed"
-  fi
-}
+# shellcheck source=lib/checks.sh
+source "$(dirname "$0")/lib/checks.sh"
 
 # image LAYOUT SRC DEST: an OCI layout (tag `latest`, one gzip layer) holding directory SRC at
 # the absolute path DEST.

@@ -20,16 +20,10 @@
 #   PROOFLINE_PEERS_DIR              install cache (default ~/.cache/proofline-peers)
 #   PROOFLINE_SCAN_BIN               the scan binary (default $CARGO_TARGET_DIR/debug/proofline-scan)
 set -uo pipefail
-cd "$(dirname "$0")/.." || exit 1
-ROOT=$PWD
+# shellcheck source=lib/checks.sh
+source "$(dirname "$0")/lib/checks.sh"
 PEERS=${PROOFLINE_PEERS_DIR:-$HOME/.cache/proofline-peers}
 CARGO_AUDIT_VERSION=0.22.2
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-FAILS=0
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1"; FAILS=$((FAILS + 1)); }
-skip() { echo "SKIP $1"; }
 command -v jq >/dev/null || { fail "jq is not installed"; exit 1; }
 
 APP=fixtures/scan/rust-app

@@ -17,20 +17,12 @@
 #   scripts/crosscheck-sign.sh           (run by scripts/test.sh)
 #   PROOFLINE_VALIDATORS_DIR             install cache (default ~/.cache/proofline-validators)
 set -uo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$PWD
-TOOLS=${PROOFLINE_VALIDATORS_DIR:-$HOME/.cache/proofline-validators}
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-FAILS=0
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1"; FAILS=$((FAILS + 1)); }
-skip() { echo "SKIP $1"; }
-mkdir -p "$TOOLS"
+# shellcheck source=lib/checks.sh
+source "$(dirname "$0")/lib/checks.sh"
 
 # The binaries of the test build (scripts/test.sh has just built it; no second feature set).
 cargo test -q --workspace --locked --no-run >/dev/null 2>&1 || { echo "FAIL build"; exit 1; }
-BIN=$ROOT/target/debug/proofline
+BIN=${CARGO_TARGET_DIR:-$ROOT/target}/debug/proofline
 
 # ---------------------------------------------------------------- a keyed pipeline run
 export PROOFLINE_SIGN_PASSWORD='crosscheck password'
@@ -129,15 +121,7 @@ fi
 # ---------------------------------------------------------------- in-toto-attestation
 PY=$TOOLS/in-toto
 INTOTO=in-toto-attestation==0.9.3
-if [ ! -f "$PY/.installed" ] || [ "$(cat "$PY/.installed")" != "$INTOTO" ]; then
-  rm -rf "$PY"
-  if python3 -m venv "$PY" >/dev/null 2>&1 && "$PY/bin/pip" install -q --disable-pip-version-check "$INTOTO" >"$WORK/pip.log" 2>&1; then
-    echo "$INTOTO" > "$PY/.installed"
-  else
-    tail -3 "$WORK/pip.log" 2>/dev/null
-  fi
-fi
-if [ -f "$PY/.installed" ]; then
+if venv in-toto "$INTOTO"; then
   if out=$("$PY/bin/python" - "$EV/sign" <<'PY' 2>&1
 import base64, glob, json, sys, copy
 from google.protobuf import json_format

@@ -1,5 +1,6 @@
 //! Cross-check with cargo itself: our Cargo.lock cataloger finds exactly the packages `cargo
-//! metadata` resolves for this workspace's own lockfile.
+//! metadata --all-features` resolves for this workspace's own lockfile (the lockfile holds what every
+//! feature of the workspace could pull in, such as the `fips` build's AWS-LC).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
@@ -22,7 +23,7 @@ fn the_workspace_lockfile_matches_cargo_metadata() {
         .collect();
 
     let out = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--locked", "--offline"])
+        .args(["metadata", "--format-version", "1", "--all-features", "--locked", "--offline"])
         .current_dir(root)
         .output()
         .unwrap();

@@ -107,10 +107,13 @@ impl BundleSigner {
             BundleSigner::Keyed { signer, hint } => {
                 let sig = signer.sign(message)?;
                 let (algorithm, digest) = match signer.algorithm().hash() {
-                    Some(Hash::Sha384) => (HashAlgorithm::Sha2384, sha384(message)),
+                    Some(Hash::Sha384) => (
+                        HashAlgorithm::Sha2384,
+                        digest(&aws_lc_rs::digest::SHA384, message),
+                    ),
                     _ => (
                         HashAlgorithm::Sha2256,
-                        hex_bytes(&proofline_evidence::sha256_hex(message)),
+                        digest(&aws_lc_rs::digest::SHA256, message),
                     ),
                 };
                 Ok(keyed_bundle(
@@ -137,12 +140,8 @@ fn keyed_bundle(hint: &str, content: SignatureContent) -> Bundle {
     )
 }
 
-fn sha384(message: &[u8]) -> Vec<u8> {
-    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA384, message)
+fn digest(algorithm: &'static aws_lc_rs::digest::Algorithm, message: &[u8]) -> Vec<u8> {
+    aws_lc_rs::digest::digest(algorithm, message)
         .as_ref()
         .to_vec()
-}
-
-fn hex_bytes(hex: &str) -> Vec<u8> {
-    hex::decode(hex).unwrap_or_default()
 }
