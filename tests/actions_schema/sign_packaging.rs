@@ -226,6 +226,7 @@ fn root_action_signs_with_an_ephemeral_key_unless_told_otherwise() {
             ("image", "x"),
             ("sign-mode", "keyless"),
             ("trusted-root", "root.json"),
+            ("docker-reference", "ghcr.io/acme/app"),
         ],
         &[],
         0,
@@ -234,6 +235,10 @@ fn root_action_signs_with_an_ephemeral_key_unless_told_otherwise() {
     assert_eq!(var(vars, "PROOFLINE_KEYLESS"), Some("true"));
     assert_eq!(var(vars, "PROOFLINE_EPHEMERAL_KEY"), None);
     assert_eq!(var(vars, "PROOFLINE_TRUSTED_ROOT"), Some("root.json"));
+    assert_eq!(
+        var(vars, "PROOFLINE_DOCKER_REFERENCE"),
+        Some("ghcr.io/acme/app")
+    );
 
     let ran = github_step(
         ROOT,
