@@ -6,8 +6,12 @@
 
 #[path = "actions_schema/installer.rs"]
 mod installer;
+#[path = "actions_schema/packaging_harness.rs"]
+mod packaging_harness;
 #[path = "actions_schema/rules.rs"]
 mod rules;
+#[path = "actions_schema/sign_packaging.rs"]
+mod sign_packaging;
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -76,6 +80,8 @@ fn discovery_finds_the_known_actions_and_templates() {
         "actions/source/action.yml",
         "actions/sbom/action.yml",
         "actions/scan/action.yml",
+        "actions/sign/action.yml",
+        "actions/verify/action.yml",
     ] {
         assert!(actions.contains(known), "{known} not found: {actions:?}");
     }
@@ -85,6 +91,8 @@ fn discovery_finds_the_known_actions_and_templates() {
         "gitlab-templates/source.yml",
         "gitlab-templates/sbom.yml",
         "gitlab-templates/scan.yml",
+        "gitlab-templates/sign.yml",
+        "gitlab-templates/verify.yml",
     ] {
         assert!(
             templates.contains(known),

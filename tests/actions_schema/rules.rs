@@ -21,6 +21,7 @@ pub const ACTION_RULES: &[&str] = &[
     "expression-in-run",
     "unpinned-uses",
     "pin-without-version-comment",
+    "empty-input-kept",
 ];
 
 /// Rule codes for GitLab templates; each has a bad example in `fixtures/schemas/negative/gitlab/`.
@@ -41,6 +42,7 @@ pub const GITLAB_RULES: &[&str] = &[
     "unused-input",
     "input-in-script",
     "undeclared-component-field",
+    "empty-input-kept",
 ];
 
 /// Top-level keys of a GitLab file that are settings, not jobs.
@@ -244,6 +246,25 @@ fn pins_without_comment(text: &str) -> Vec<Violation> {
     out
 }
 
+/// The line every step and job runs before `proofline` so an input left empty means "not set"
+/// (clap would otherwise read `PROOFLINE_X=` as the value "" and refuse it, or use it).
+const UNSET_EMPTY: &str = "unset \"$name\"";
+
+/// `PROOFLINE_*` variables (not the installer's `PROOFLINE_SETUP_*`) whose value comes from an
+/// input, found by `from_input` on the value.
+fn input_variables(vars: &Value, from_input: impl Fn(&str) -> bool) -> Vec<String> {
+    vars.as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, v)| {
+            k.starts_with("PROOFLINE_")
+                && !k.starts_with("PROOFLINE_SETUP_")
+                && v.as_str().is_some_and(&from_input)
+        })
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
 pub fn check_action(schemas: &Schemas, text: &str) -> Vec<Violation> {
     let doc = match parse_yaml(text) {
         Ok(doc) => doc,
@@ -297,6 +318,17 @@ pub fn check_action(schemas: &Schemas, text: &str) -> Vec<Violation> {
                 "expression-in-run",
                 format!("step {i}: pass values through env:, never ${{{{ … }}}} inside run:"),
             ));
+        }
+        if let Some(run) = step.get("run").and_then(Value::as_str) {
+            let vars = input_variables(&step["env"], |v| v.contains("inputs."));
+            if !vars.is_empty() && !run.contains(UNSET_EMPTY) {
+                out.push(violation(
+                    "empty-input-kept",
+                    format!(
+                        "step {i} passes {vars:?} from inputs but does not unset the empty ones before running"
+                    ),
+                ));
+            }
         }
         if let Some(detail) = step.get("uses").and_then(Value::as_str).and_then(unpinned) {
             out.push(violation("unpinned-uses", format!("step {i}: {detail}")));
@@ -469,6 +501,17 @@ pub fn check_gitlab(schemas: &Schemas, text: &str) -> Vec<Violation> {
         }
         if key.starts_with('.') {
             continue;
+        }
+        let vars = input_variables(&job["variables"], |v| v.contains("$[[ inputs."));
+        let mut script = Vec::new();
+        strings(&job["script"], &mut script);
+        if !vars.is_empty() && !script.iter().any(|l| l.contains(UNSET_EMPTY)) {
+            out.push(violation(
+                "empty-input-kept",
+                format!(
+                    "job {key} passes {vars:?} from inputs but its script does not unset the empty ones"
+                ),
+            ));
         }
         if !interpolations(key).iter().any(|e| e == "inputs.job-name") {
             out.push(violation(
