@@ -23,7 +23,14 @@ fn the_workspace_lockfile_matches_cargo_metadata() {
         .collect();
 
     let out = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--all-features", "--locked", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--all-features",
+            "--locked",
+            "--offline",
+        ])
         .current_dir(root)
         .output()
         .unwrap();

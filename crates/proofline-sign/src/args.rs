@@ -69,9 +69,10 @@ pub struct SignSettings {
     #[arg(long, env = "PROOFLINE_EPHEMERAL_KEY")]
     pub ephemeral_key: bool,
 
-    /// The algorithm of the ephemeral key.
-    #[arg(long, env = "PROOFLINE_KEY_ALGORITHM", default_value = "ecdsa-p256")]
-    pub algorithm: Algorithm,
+    /// The algorithm of the ephemeral key (default ecdsa-p256); a key file or Fulcio decides it
+    /// otherwise, so it needs --ephemeral-key.
+    #[arg(long, env = "PROOFLINE_KEY_ALGORITHM")]
+    pub algorithm: Option<Algorithm>,
 
     /// Keyless: the OIDC identity token, when the CI's own cannot be used (default: GitLab's
     /// SIGSTORE_ID_TOKEN, or GitHub's OIDC endpoint).

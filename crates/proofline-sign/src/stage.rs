@@ -348,6 +348,13 @@ async fn choose_signer(
     ci: &StageCi,
     settings: &SignSettings,
 ) -> anyhow::Result<(BundleSigner, bool)> {
+    if let Some(algorithm) = settings.algorithm
+        && !settings.ephemeral_key
+    {
+        bail!(
+            "--algorithm {algorithm} applies only to --ephemeral-key: a key file's algorithm is its own, and keyless keys are Fulcio's ECDSA P-256 (to make a key of that algorithm, run `proofline sign keygen --algorithm {algorithm}`)"
+        );
+    }
     if let Some(path) = &settings.key {
         let pem = std::fs::read(path)
             .with_context(|| format!("reading the signing key {}: check --key", path.display()))?;
@@ -362,7 +369,7 @@ async fn choose_signer(
         return Ok((BundleSigner::keyed(Box::new(key)), true));
     }
     if settings.ephemeral_key {
-        let key = keys::SoftwareSigner::generate(settings.algorithm)
+        let key = keys::SoftwareSigner::generate(settings.algorithm.unwrap_or_default())
             .context("generating the ephemeral key")?;
         return Ok((BundleSigner::keyed(Box::new(key)), false));
     }

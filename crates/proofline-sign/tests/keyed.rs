@@ -420,6 +420,18 @@ fn bad_keys_and_missing_settings_exit_2_with_the_fix() {
         ),
         (vec!["--evidence-dir", ev_arg], vec![], "--key"),
         (
+            vec![
+                "--evidence-dir",
+                ev_arg,
+                "--key",
+                key.to_str().unwrap(),
+                "--algorithm",
+                "rsa-4096",
+            ],
+            vec![("PROOFLINE_SIGN_PASSWORD", PASSWORD)],
+            "applies only to --ephemeral-key",
+        ),
+        (
             vec!["--evidence-dir", ev_arg, "--keyless"],
             vec![],
             "identity token",
