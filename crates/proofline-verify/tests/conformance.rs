@@ -551,7 +551,94 @@ fn sign_bundle_writes_nothing_when_it_cannot_sign() {
         "signing_config.json",
         "not-a-statement.json",
     );
-    assert_ne!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(keyword(&out), "artifact");
     assert!(!d.join("out.json").exists());
     assert_eq!(standin.entries(), 0);
+
+    // Signed and logged, but the bundle does not verify against the trusted root in use (here
+    // the embedded production root): refused, not written.
+    let out = run(
+        d,
+        &[
+            "sign-bundle",
+            "--identity-token",
+            &token,
+            "--bundle",
+            "out.json",
+            "--signing-config",
+            "signing_config.json",
+            "a.txt",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("it was not written"), "{stderr}");
+    assert!(!d.join("out.json").exists());
+    assert_eq!(standin.entries(), 1);
+}
+
+/// Issue item 4: the library entry point `proofline verify` uses (`verify_bundle`, with the
+/// pipeline's bindings: a DSSE statement about a digest, or a message signature over bytes) gives
+/// the same verdict and the same reason on every identity-mode case as the conformance binary.
+#[test]
+fn proofline_verifys_entry_point_gives_the_same_verdicts() {
+    use proofline_verify::trust::{Signed, verify_bundle};
+    use proofline_verify::{Matcher, Trust, load_trusted_root};
+    let table = expected_reasons();
+    let cases = fixtures().join("test/assets/bundle-verify");
+    let mut checked = 0;
+    let mut wrong = Vec::new();
+    for (case, expected) in &table {
+        let dir = cases.join(case);
+        if dir.join("key.pub").exists() {
+            continue;
+        }
+        let bundle = std::fs::read(dir.join("bundle.sigstore.json")).unwrap();
+        let read = |name: &str, default: &str| {
+            std::fs::read_to_string(dir.join(name))
+                .map(|s| s.trim().to_string())
+                .unwrap_or_else(|_| default.to_string())
+        };
+        let root = dir.join("trusted_root.json");
+        let root = match load_trusted_root(root.exists().then_some(root.as_path())) {
+            Ok(root) => root,
+            Err(e) => {
+                checked += 1;
+                if *expected != Some(Reason::TrustedRoot) {
+                    wrong.push(format!("{case}: expected {expected:?}, got {e}"));
+                }
+                continue;
+            }
+        };
+        let trust = Trust::identity(
+            Matcher::Exact(read("identity", DEFAULT_IDENTITY)),
+            Matcher::Exact(read("issuer", DEFAULT_ISSUER)),
+            root,
+        )
+        .unwrap();
+        let artifact = std::fs::read(if dir.join("artifact").exists() {
+            dir.join("artifact")
+        } else {
+            cases.join("a.txt")
+        })
+        .unwrap();
+        let hex = sha256_hex(&artifact);
+        let dsse = serde_json::from_slice::<serde_json::Value>(&bundle)
+            .ok()
+            .is_some_and(|v| v.get("dsseEnvelope").is_some());
+        let signed = if dsse {
+            Signed::Subject(&hex)
+        } else {
+            Signed::Message(&artifact)
+        };
+        checked += 1;
+        match (expected, verify_bundle(&trust, &bundle, signed)) {
+            (None, Ok(_)) => {}
+            (Some(reason), Err(e)) if e.reason() == *reason => {}
+            (expected, got) => wrong.push(format!("{case}: expected {expected:?}, got {got:?}")),
+        }
+    }
+    assert_eq!(checked, 67);
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }

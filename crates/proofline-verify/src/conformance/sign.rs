@@ -42,6 +42,21 @@ pub fn sign_bundle(args: &SignBundleArgs) -> Result<(), Failure> {
         None => roots::embedded(Instance::Production),
     }
     .map_err(|e| Failure::new(Category::Verify(Reason::TrustedRoot), e.to_string()))?;
+    // With --in-toto the new bundle is checked for the statement's first sha256 subject: a
+    // statement without one is refused before anything is signed or logged.
+    let subject = if args.in_toto {
+        Some(first_subject(&input).ok_or_else(|| {
+            Failure::new(
+                Category::Verify(Reason::Artifact),
+                format!(
+                    "{} is not an in-toto statement with a sha256 subject: nothing was signed",
+                    args.file.display()
+                ),
+            )
+        })?)
+    } else {
+        None
+    };
     let token = IdentityToken::from_jwt(args.identity_token.expose().trim()).map_err(|e| {
         Failure::new(
             Category::Token,
@@ -93,32 +108,17 @@ pub fn sign_bundle(args: &SignBundleArgs) -> Result<(), Failure> {
     let trust = any("certificate-identity")
         .and_then(|identity| Trust::identity(identity, any("certificate-oidc-issuer")?, root))
         .map_err(|e| Failure::new(Category::Verify(Reason::TrustedRoot), e.to_string()))?;
-    let check = if args.in_toto {
-        first_subject(&input)
-            .map(|hex| verify_artifact(&trust, json.as_bytes(), ArtifactInput::Sha256(&hex)))
-    } else {
-        Some(verify_artifact(
-            &trust,
-            json.as_bytes(),
-            ArtifactInput::Bytes(&input),
-        ))
+    let check = match &subject {
+        Some(hex) => verify_artifact(&trust, json.as_bytes(), ArtifactInput::Sha256(hex)),
+        None => verify_artifact(&trust, json.as_bytes(), ArtifactInput::Bytes(&input)),
     };
-    match check {
-        Some(Ok(_)) => {}
-        Some(Err(rejected)) => {
-            let mut failure = Failure::from(rejected);
-            failure.message = format!(
-                "the new bundle does not verify against the trusted root ({}); it was not written",
-                failure.message
-            );
-            return Err(failure);
-        }
-        None => {
-            return Err(Failure::new(
-                Category::Verify(Reason::Artifact),
-                "the statement has no subject with a sha256 digest, so its bundle cannot be checked; it was not written",
-            ));
-        }
+    if let Err(rejected) = check {
+        let mut failure = Failure::from(rejected);
+        failure.message = format!(
+            "the new bundle does not verify against the trusted root ({}); it was not written",
+            failure.message
+        );
+        return Err(failure);
     }
     std::fs::write(&args.bundle, json).map_err(|e| io("write the bundle to", &args.bundle, e))
 }
