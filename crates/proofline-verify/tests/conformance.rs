@@ -642,3 +642,25 @@ fn proofline_verifys_entry_point_gives_the_same_verdicts() {
     assert_eq!(checked, 67);
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// `--staging` selects the embedded staging root: the staging bundle that production rejects
+/// (`bundle-from-wrong-instance_fail`) verifies there, for both artifact forms.
+#[test]
+fn staging_selects_the_staging_root() {
+    let cwd = working_copy();
+    for digest_form in [false, true] {
+        let mut args = case_args(cwd.path(), "bundle-from-wrong-instance_fail", digest_form);
+        assert!(!args.iter().any(|a| a == "--trusted-root"));
+        let production: Vec<&str> = args.iter().map(String::as_str).collect();
+        assert_eq!(run(cwd.path(), &production).status.code(), Some(1));
+        args.insert(1, "--staging".into());
+        let staging: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = run(cwd.path(), &staging);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
