@@ -6,10 +6,12 @@
 
 use std::path::{Path, PathBuf};
 
-use sigstore_verify::trust_root::{SIGSTORE_PRODUCTION_TRUSTED_ROOT, TrustedRoot};
+use sigstore_verify::trust_root::TrustedRoot;
 use sigstore_verify::types::bundle::VerificationMaterialContent;
 use sigstore_verify::types::{Bundle, DerPublicKey, Sha256Hash, SignatureContent};
 use sigstore_verify::{PublicKeyVerificationPolicy, VerificationPolicy, Verifier};
+
+use crate::reason::Reason;
 
 /// The largest bundle read (the biggest evidence document embedded as a predicate, with room).
 pub const MAX_BUNDLE_BYTES: u64 = 256 * 1024 * 1024;
@@ -149,16 +151,7 @@ pub fn load_trusted_root(path: Option<&Path>) -> Result<(TrustedRoot, String), T
             let root = TrustedRoot::from_json(&text).map_err(|e| bad(e.to_string()))?;
             Ok((root, name))
         }
-        None => {
-            let name = "the embedded Sigstore production trusted root".to_string();
-            let root = TrustedRoot::from_json(SIGSTORE_PRODUCTION_TRUSTED_ROOT).map_err(|e| {
-                TrustError::BadTrustedRoot {
-                    source_name: name.clone(),
-                    reason: e.to_string(),
-                }
-            })?;
-            Ok((root, name))
-        }
+        None => crate::roots::embedded(crate::roots::Instance::Production),
     }
 }
 
@@ -195,7 +188,9 @@ impl Trust {
             reason,
         };
         let text = std::str::from_utf8(&pem).map_err(|_| bad("not a PEM text file".into()))?;
-        let key = DerPublicKey::from_pem(text).map_err(|e| bad(e.to_string()))?;
+        let key = DerPublicKey::from_pem(text)
+            .or_else(|e| lenient_pem_key(text).ok_or(e))
+            .map_err(|e| bad(e.to_string()))?;
         sigstore_verify::crypto::KeyAlgorithm::from_spki(&key)
             .map_err(|e| bad(format!("unsupported key: {e}")))?;
         let key_id = proofline_evidence::sha256_hex(key.as_bytes());
@@ -269,6 +264,23 @@ impl Trust {
     }
 }
 
+/// A `PUBLIC KEY` PEM whose base64 has non-zero trailing bits, which Go's and OpenSSL's decoders
+/// (and so cosign) accept and the strict `pem` crate refuses.
+fn lenient_pem_key(text: &str) -> Option<DerPublicKey> {
+    use base64::Engine as _;
+    const LENIENT: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true),
+    );
+    let body = text
+        .trim()
+        .strip_prefix("-----BEGIN PUBLIC KEY-----")?
+        .trim_end()
+        .strip_suffix("-----END PUBLIC KEY-----")?;
+    let b64: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    LENIENT.decode(b64).ok().map(DerPublicKey::new)
+}
+
 fn verifier(root: &TrustedRoot, name: &str) -> Result<Verifier, TrustError> {
     Verifier::new(root).map_err(|e| TrustError::BadTrustedRoot {
         source_name: name.to_string(),
@@ -301,10 +313,54 @@ pub enum Signed<'a> {
     Message(&'a [u8]),
 }
 
-/// Why a bundle did not verify. The text is the reason shown per artifact.
+/// Why a bundle did not verify: the text is the reason shown per artifact, the [`Reason`] its
+/// stable category.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub struct Rejected(pub String);
+pub struct Rejected(pub String, pub Reason);
+
+impl Rejected {
+    fn new(reason: Reason, message: impl Into<String>) -> Self {
+        Self(message.into(), reason)
+    }
+
+    /// The category.
+    pub fn reason(&self) -> Reason {
+        self.1
+    }
+}
+
+/// An artifact as the conformance protocol gives it: its bytes, or its SHA-256.
+#[derive(Debug, Clone, Copy)]
+pub enum ArtifactInput<'a> {
+    /// The artifact's bytes (a message signature's message, or a DSSE statement's subject).
+    Bytes(&'a [u8]),
+    /// The artifact's SHA-256, lowercase or uppercase hex (64 characters).
+    Sha256(&'a str),
+}
+
+/// Which content a caller requires of a bundle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Content {
+    Dsse,
+    Message,
+    Either,
+}
+
+/// The artifact, ready for the verifier.
+enum Input<'a> {
+    Bytes(&'a [u8]),
+    Digest(Sha256Hash),
+}
+
+impl Input<'_> {
+    fn sha256_hex(&self) -> String {
+        match self {
+            Input::Bytes(b) => proofline_evidence::sha256_hex(b),
+            Input::Digest(d) => d.to_hex(),
+        }
+    }
+}
 
 /// Verifies one bundle (JSON) for `signed` under `trust`.
 pub fn verify_bundle(
@@ -312,34 +368,75 @@ pub fn verify_bundle(
     bundle_json: &[u8],
     signed: Signed<'_>,
 ) -> Result<Verified, Rejected> {
+    match signed {
+        Signed::Subject(hex) => {
+            let digest = Sha256Hash::from_hex(hex).map_err(|e| {
+                Rejected::new(
+                    Reason::Artifact,
+                    format!("the image digest {hex} is not SHA-256 hex: {e}"),
+                )
+            })?;
+            verify_core(trust, bundle_json, Content::Dsse, Input::Digest(digest))
+        }
+        Signed::Message(bytes) => {
+            verify_core(trust, bundle_json, Content::Message, Input::Bytes(bytes))
+        }
+    }
+}
+
+/// Verifies one bundle (JSON) of either kind for `artifact` under `trust`: a message signature
+/// must be over the artifact, a DSSE statement must have it among its subjects. This is the
+/// conformance client's entry point; it shares every check with [`verify_bundle`].
+pub fn verify_artifact(
+    trust: &Trust,
+    bundle_json: &[u8],
+    artifact: ArtifactInput<'_>,
+) -> Result<Verified, Rejected> {
+    let input = match artifact {
+        ArtifactInput::Bytes(bytes) => Input::Bytes(bytes),
+        ArtifactInput::Sha256(hex) => Input::Digest(Sha256Hash::from_hex(hex).map_err(|e| {
+            Rejected::new(
+                Reason::Artifact,
+                format!("the artifact digest sha256:{hex} is not SHA-256 hex: {e}"),
+            )
+        })?),
+    };
+    verify_core(trust, bundle_json, Content::Either, input)
+}
+
+/// The one verification path behind [`verify_bundle`] and [`verify_artifact`].
+fn verify_core(
+    trust: &Trust,
+    bundle_json: &[u8],
+    content: Content,
+    input: Input<'_>,
+) -> Result<Verified, Rejected> {
     let text = std::str::from_utf8(bundle_json)
-        .map_err(|_| Rejected("the bundle is not UTF-8 JSON".into()))?;
-    let bundle = Bundle::from_json(text).map_err(|e| Rejected(format!("malformed bundle: {e}")))?;
-    let payload = match (&bundle.content, signed) {
-        (SignatureContent::DsseEnvelope(env), Signed::Subject(_)) => {
+        .map_err(|_| Rejected::new(Reason::Bundle, "the bundle is not UTF-8 JSON"))?;
+    let bundle = crate::parse::parse_bundle(text)?;
+    crate::parse::check_chain(&bundle)?;
+    let payload = match (&bundle.content, content) {
+        (SignatureContent::DsseEnvelope(env), Content::Dsse | Content::Either) => {
             Some(env.payload.as_bytes().to_vec())
         }
-        (SignatureContent::MessageSignature(_), Signed::Message(_)) => None,
-        (SignatureContent::DsseEnvelope(_), Signed::Message(_)) => {
-            return Err(Rejected(
-                "expected a message signature, found a DSSE envelope".into(),
+        (SignatureContent::MessageSignature(_), Content::Message | Content::Either) => None,
+        (SignatureContent::DsseEnvelope(_), Content::Message) => {
+            return Err(Rejected::new(
+                Reason::Bundle,
+                "expected a message signature, found a DSSE envelope",
             ));
         }
         _ => {
-            return Err(Rejected(
-                "expected a DSSE envelope, found a message signature".into(),
+            return Err(Rejected::new(
+                Reason::Bundle,
+                "expected a DSSE envelope, found a message signature",
             ));
         }
     };
     let logged = !bundle.verification_material.tlog_entries.is_empty();
-    let subject_hash;
-    let artifact: sigstore_verify::types::Artifact<'_> = match signed {
-        Signed::Subject(hex) => {
-            subject_hash = Sha256Hash::from_hex(hex)
-                .map_err(|e| Rejected(format!("the image digest {hex} is not SHA-256 hex: {e}")))?;
-            subject_hash.into()
-        }
-        Signed::Message(bytes) => bytes.into(),
+    let artifact: sigstore_verify::types::Artifact<'_> = match &input {
+        Input::Digest(d) => (*d).into(),
+        Input::Bytes(bytes) => (*bytes).into(),
     };
     let keyed = matches!(
         bundle.verification_material.content,
@@ -352,13 +449,15 @@ pub fn verify_bundle(
             require_tlog,
         } => {
             if !keyed {
-                return Err(Rejected(
-                    "signed with a certificate (keyless), but a public key was given: verify with --certificate-identity and --certificate-oidc-issuer".into(),
+                return Err(Rejected::new(
+                    Reason::Key,
+                    "signed with a certificate (keyless), but a public key was given: verify with --certificate-identity and --certificate-oidc-issuer",
                 ));
             }
             if !logged && *require_tlog {
-                return Err(Rejected(
-                    "no transparency-log entry, and --require-tlog is set".into(),
+                return Err(Rejected::new(
+                    Reason::Tlog,
+                    "no transparency-log entry, and --require-tlog is set",
                 ));
             }
             let timestamped = !bundle
@@ -371,13 +470,13 @@ pub fn verify_bundle(
                 trust
                     .verifier
                     .verify(artifact, &bundle, &policy)
-                    .map_err(|e| Rejected(describe_error(&e, Some(key_id))))?;
+                    .map_err(|e| rejected(&e, Some(key_id), &bundle, &input))?;
             } else {
                 // No log entry and no timestamp: sigstore-verify refuses such bundles outright
                 // (it needs signing-time evidence), but an offline keyed signature has none and
                 // needs none, since no certificate expires. The signature and the binding are
                 // checked here with sigstore-verify's own primitives.
-                verify_unlogged(key, key_id, &bundle, signed)?;
+                verify_unlogged(key, key_id, &bundle, &input)?;
             }
             Verified {
                 signer: format!("key sha256:{key_id}"),
@@ -388,8 +487,9 @@ pub fn verify_bundle(
         }
         TrustPolicy::Identity { identity, issuer } => {
             if keyed {
-                return Err(Rejected(
-                    "signed with a key, not a certificate: verify with --key".into(),
+                return Err(Rejected::new(
+                    Reason::Key,
+                    "signed with a key, not a certificate: verify with --key",
                 ));
             }
             let mut policy = VerificationPolicy::any_identity();
@@ -402,26 +502,39 @@ pub fn verify_bundle(
             let result = trust
                 .verifier
                 .verify(artifact, &bundle, &policy)
-                .map_err(|e| Rejected(describe_error(&e, None)))?;
+                .map_err(|e| rejected(&e, None, &bundle, &input))?;
             let san = result.identity().map(|s| s.as_str().to_string());
             let iss = result.issuer().map(str::to_string);
             if !san.as_deref().is_some_and(|s| identity.matches(s)) {
-                return Err(Rejected(format!(
-                    "the certificate's identity {} does not match {}",
-                    san.as_deref().unwrap_or("(none)"),
-                    identity.describe()
-                )));
+                return Err(Rejected::new(
+                    Reason::Identity,
+                    format!(
+                        "the certificate's identity {} does not match {}",
+                        san.as_deref().unwrap_or("(none)"),
+                        identity.describe()
+                    ),
+                ));
             }
             if !iss.as_deref().is_some_and(|s| issuer.matches(s)) {
-                return Err(Rejected(format!(
-                    "the certificate's OIDC issuer {} does not match {}",
-                    iss.as_deref().unwrap_or("(none)"),
-                    issuer.describe()
-                )));
+                return Err(Rejected::new(
+                    Reason::Issuer,
+                    format!(
+                        "the certificate's OIDC issuer {} does not match {}",
+                        iss.as_deref().unwrap_or("(none)"),
+                        issuer.describe()
+                    ),
+                ));
             }
-            if !(result.certificate_verified() && result.tlog_verified()) {
-                return Err(Rejected(
-                    "the certificate chain or the log entry was not verified".into(),
+            if !result.certificate_verified() {
+                return Err(Rejected::new(
+                    Reason::Certificate,
+                    "the certificate chain was not verified",
+                ));
+            }
+            if !result.tlog_verified() {
+                return Err(Rejected::new(
+                    Reason::Tlog,
+                    "the transparency-log entry was not verified",
                 ));
             }
             Verified {
@@ -445,23 +558,32 @@ fn verify_unlogged(
     key: &DerPublicKey,
     key_id: &str,
     bundle: &Bundle,
-    signed: Signed<'_>,
+    input: &Input<'_>,
 ) -> Result<(), Rejected> {
-    use sigstore_verify::crypto::{ArtifactHasher, KeyAlgorithm, verify_signature};
-    let algorithm =
-        KeyAlgorithm::from_spki(key).map_err(|e| Rejected(format!("unsupported key: {e}")))?;
-    let bad_signature = || {
-        Rejected(format!(
-            "the signature does not verify with the key sha256:{key_id} (another key signed it, or the bundle was changed)"
-        ))
+    use sigstore_verify::crypto::{
+        ArtifactHasher, KeyAlgorithm, verify_signature, verify_signature_prehashed,
     };
-    match (&bundle.content, signed) {
-        (SignatureContent::DsseEnvelope(env), Signed::Subject(hex)) => {
+    use sigstore_verify::types::HashAlgorithm;
+    let algorithm = KeyAlgorithm::from_spki(key)
+        .map_err(|e| Rejected::new(Reason::Key, format!("unsupported key: {e}")))?;
+    let bad_signature = || {
+        Rejected::new(
+            Reason::Signature,
+            format!(
+                "the signature does not verify with the key sha256:{key_id} (another key signed it, or the bundle was changed)"
+            ),
+        )
+    };
+    match &bundle.content {
+        SignatureContent::DsseEnvelope(env) => {
             if env.payload_type != crate::statement::IN_TOTO_PAYLOAD_TYPE {
-                return Err(Rejected(format!(
-                    "the DSSE payload type is {:?}, not an in-toto statement",
-                    env.payload_type
-                )));
+                return Err(Rejected::new(
+                    Reason::Bundle,
+                    format!(
+                        "the DSSE payload type is {:?}, not an in-toto statement",
+                        env.payload_type
+                    ),
+                ));
             }
             verify_signature(
                 key,
@@ -471,7 +593,13 @@ fn verify_unlogged(
             )
             .map_err(|_| bad_signature())?;
             let statement: serde_json::Value = serde_json::from_slice(env.payload.as_bytes())
-                .map_err(|e| Rejected(format!("the signed payload is not JSON: {e}")))?;
+                .map_err(|e| {
+                    Rejected::new(
+                        Reason::Bundle,
+                        format!("the signed payload is not JSON: {e}"),
+                    )
+                })?;
+            let hex = input.sha256_hex();
             let about = statement
                 .get("subject")
                 .and_then(serde_json::Value::as_array)
@@ -479,36 +607,106 @@ fn verify_unlogged(
                     subjects.iter().any(|s| {
                         s.pointer("/digest/sha256")
                             .and_then(serde_json::Value::as_str)
-                            == Some(hex)
+                            .is_some_and(|d| d.eq_ignore_ascii_case(&hex))
                     })
                 });
             if !about {
-                return Err(Rejected(
-                    "the bundle is not about this artifact: artifact mismatch: no statement subject has its digest".into(),
+                return Err(Rejected::new(
+                    Reason::Artifact,
+                    "the bundle is not about this artifact: artifact mismatch: no statement subject has its digest",
                 ));
             }
         }
-        (SignatureContent::MessageSignature(m), Signed::Message(bytes)) => {
-            let digest = m
-                .message_digest
-                .as_ref()
-                .ok_or_else(|| Rejected("the message signature has no messageDigest".into()))?;
-            let mut hasher = ArtifactHasher::new(digest.algorithm)
-                .map_err(|e| Rejected(format!("unsupported digest: {e}")))?;
-            hasher.update(bytes);
-            if hasher.finalize().as_bytes() != digest.digest.as_bytes() {
-                return Err(Rejected(
-                    "the bundle is not about this artifact: artifact mismatch: its messageDigest is not the payload's".into(),
-                ));
-            }
+        SignatureContent::MessageSignature(m) => {
+            let digest = m.message_digest.as_ref().ok_or_else(|| {
+                Rejected::new(Reason::Bundle, "the message signature has no messageDigest")
+            })?;
+            let mismatch = || {
+                Rejected::new(
+                    Reason::Artifact,
+                    "the bundle is not about this artifact: artifact mismatch: its messageDigest is not the payload's",
+                )
+            };
             let scheme = algorithm
                 .resolve_signing_scheme(digest.algorithm)
-                .map_err(|e| Rejected(format!("unsupported signature scheme: {e}")))?;
-            verify_signature(key, bytes, &m.signature, scheme).map_err(|_| bad_signature())?;
+                .map_err(|e| {
+                    Rejected::new(Reason::Key, format!("unsupported signature scheme: {e}"))
+                })?;
+            match input {
+                Input::Bytes(bytes) => {
+                    let mut hasher = ArtifactHasher::new(digest.algorithm).map_err(|e| {
+                        Rejected::new(Reason::Bundle, format!("unsupported digest: {e}"))
+                    })?;
+                    hasher.update(bytes);
+                    if hasher.finalize().as_bytes() != digest.digest.as_bytes() {
+                        return Err(mismatch());
+                    }
+                    verify_signature(key, bytes, &m.signature, scheme)
+                        .map_err(|_| bad_signature())?;
+                }
+                Input::Digest(d) => {
+                    if digest.algorithm != HashAlgorithm::Sha2256
+                        || d.as_bytes() != digest.digest.as_bytes()
+                    {
+                        return Err(mismatch());
+                    }
+                    verify_signature_prehashed(key, d.as_bytes(), &m.signature, scheme)
+                        .map_err(|_| bad_signature())?;
+                }
+            }
         }
-        _ => return Err(Rejected("unsupported bundle content".into())),
+        _ => {
+            return Err(Rejected::new(Reason::Bundle, "unsupported bundle content"));
+        }
     }
     Ok(())
+}
+
+/// The verifier's error as a rejection: its category from the variant, its text for people.
+/// `ArtifactMismatch` is also what sigstore-verify reports when the artifact is the bundle's but
+/// its log entry records another digest: when the bundle itself is about the artifact (its
+/// messageDigest, or a statement subject), the mismatch is the log entry's.
+fn rejected(
+    e: &sigstore_verify::Error,
+    key_id: Option<&str>,
+    bundle: &Bundle,
+    input: &Input<'_>,
+) -> Rejected {
+    if matches!(e, sigstore_verify::Error::ArtifactMismatch(_)) && bundle_is_about(bundle, input) {
+        return Rejected::new(
+            Reason::Tlog,
+            format!(
+                "the transparency-log entry does not match the bundle: the bundle is about this artifact, but its log entry records another digest ({e})"
+            ),
+        );
+    }
+    Rejected::new(Reason::of(e), describe_error(e, key_id))
+}
+
+/// Whether the bundle's own (unsigned) description names the artifact: a SHA-256 messageDigest
+/// equal to its digest, or a DSSE statement with a subject of that digest.
+fn bundle_is_about(bundle: &Bundle, input: &Input<'_>) -> bool {
+    use sigstore_verify::types::HashAlgorithm;
+    let hex = input.sha256_hex();
+    match &bundle.content {
+        SignatureContent::MessageSignature(m) => m.message_digest.as_ref().is_some_and(|d| {
+            d.algorithm == HashAlgorithm::Sha2256
+                && Sha256Hash::from_hex(&hex).is_ok_and(|h| h.as_bytes() == d.digest.as_bytes())
+        }),
+        SignatureContent::DsseEnvelope(env) => {
+            serde_json::from_slice::<serde_json::Value>(env.payload.as_bytes())
+                .ok()
+                .and_then(|st| st.get("subject").and_then(|s| s.as_array().cloned()))
+                .is_some_and(|subjects| {
+                    subjects.iter().any(|s| {
+                        s.pointer("/digest/sha256")
+                            .and_then(serde_json::Value::as_str)
+                            .is_some_and(|d| d.eq_ignore_ascii_case(&hex))
+                    })
+                })
+        }
+        _ => false,
+    }
 }
 
 /// A reason a person can act on, from the verifier's error.
