@@ -167,3 +167,75 @@ fn bearer_token_flow_through_the_cli() {
         "the token server was never asked"
     );
 }
+
+/// `proofline verify --image` with a registry reference resolves the manifest digest from the
+/// real registry and checks the evidence against it; a tag that does not exist is exit 2, not a
+/// verdict.
+#[test]
+fn verify_resolves_a_registry_reference_to_its_digest() {
+    let reg = Registry::start();
+    let dst = reg.reference("signed/app:1.0");
+    ok(&proofline(
+        &["image", "copy", "oci:fixtures/images/app:1.0", &dst],
+        &[],
+    ));
+    let tmp = tempfile::tempdir().unwrap();
+    let ev = tmp.path().join("evidence");
+    let ev_arg = ev.to_str().unwrap();
+    let o = proofline(
+        &["pipeline", "--image", &dst, "--evidence-dir", ev_arg],
+        &[],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let key = ev.join("sign/cosign.pub");
+    let key_arg = key.to_str().unwrap();
+    let out = ok(&proofline(
+        &[
+            "verify",
+            "--image",
+            &dst,
+            "--evidence-dir",
+            ev_arg,
+            "--key",
+            key_arg,
+        ],
+        &[],
+    ));
+    assert!(
+        out.contains(FIXTURE_DIGEST) && out.contains("PASSED"),
+        "{out}"
+    );
+    // The simple-signing payload names the registry repository.
+    let payload = std::fs::read_to_string(ev.join("sign/simple-signing.json")).unwrap();
+    assert!(
+        payload.contains(&format!(
+            "\"docker-reference\":\"{}/signed/app\"",
+            reg.host()
+        )),
+        "{payload}"
+    );
+    let missing = reg.reference("signed/app:2.0");
+    let o = proofline(
+        &[
+            "verify",
+            "--image",
+            &missing,
+            "--evidence-dir",
+            ev_arg,
+            "--key",
+            key_arg,
+        ],
+        &[],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
