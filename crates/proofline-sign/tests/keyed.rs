@@ -10,6 +10,7 @@ mod common;
 use std::path::Path;
 
 use common::{DIGEST_HEX, IMAGE, copy_tree, evidence, sign, stderr};
+use proofline_verify::reason::Reason;
 use proofline_verify::statement::ImageSubject;
 use proofline_verify::{Report, Status, Trust, verify_evidence};
 
@@ -226,6 +227,7 @@ fn every_tampering_fails_with_its_reason() {
             .contains("does not match its signed statement"),
         "{c:?}"
     );
+    assert_eq!(c.category, Some(Reason::Artifact));
     assert_eq!(report.failures().count(), 1, "{}", report.render_text());
 
     // A changed byte in a digest-bound file and in a record.
@@ -253,6 +255,12 @@ fn every_tampering_fails_with_its_reason() {
 
     // The wrong key: every signature is rejected, and says so.
     let report = verify(&s.evidence, &s.other_key, &image());
+    assert!(
+        report
+            .checks
+            .iter()
+            .all(|c| c.category == Some(Reason::Signature))
+    );
     assert!(!report.passed);
     assert_eq!(report.verified(), 0, "{}", report.render_text());
     assert!(report.checks.iter().all(|c| {
@@ -290,6 +298,7 @@ fn every_tampering_fails_with_its_reason() {
         std::fs::remove_file(ev.join("scan/vex.openvex.json")).unwrap();
     });
     let c = check(&report, "sbom/sbom.spdx.json");
+    assert_eq!(c.category, Some(Reason::Bundle));
     assert!(
         c.reason.as_deref().unwrap().contains("malformed bundle"),
         "{c:?}"

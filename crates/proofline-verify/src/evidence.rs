@@ -12,7 +12,10 @@ use crate::layout::{
     self, CRYPTO_MODULE, IMAGE_SIGNATURE_BUNDLE, SIGN_STAGE, SIMPLE_SIGNING_BUNDLE,
     SIMPLE_SIGNING_PAYLOAD,
 };
-use crate::statement::{COSIGN_SIGN_PREDICATE, EvidenceFile, ImageSubject, read_statement};
+use crate::reason::Reason;
+use crate::statement::{
+    COSIGN_SIGN_PREDICATE, EvidenceFile, ImageSubject, StatementError, read_statement,
+};
 use crate::trust::{
     MAX_BUNDLE_BYTES, Rejected, Signed, Trust, Verified, read_bounded, verify_bundle,
 };
@@ -53,6 +56,9 @@ pub struct Check {
     pub signer: Option<String>,
     /// Whether a transparency-log entry was verified.
     pub logged: bool,
+    /// The kind of failure (the same categories the conformance client states).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<Reason>,
     /// Why it failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -169,7 +175,7 @@ impl Verifying<'_> {
         &mut self,
         artifact: String,
         bundle: String,
-        outcome: Result<(Verified, Option<String>), (Status, String)>,
+        outcome: Result<(Verified, Option<String>), Problem>,
     ) {
         let check = match outcome {
             Ok((v, predicate_type)) => Check {
@@ -179,30 +185,33 @@ impl Verifying<'_> {
                 predicate_type,
                 signer: Some(v.signer),
                 logged: v.logged,
+                category: None,
                 reason: None,
             },
-            Err((status, reason)) => Check {
+            Err((status, reason, category)) => Check {
                 artifact,
                 bundle,
                 status,
                 predicate_type: None,
                 signer: None,
                 logged: false,
+                category,
                 reason: Some(reason),
             },
         };
         self.checks.push(check);
     }
 
-    fn bundle(&self, bundle_rel: &str) -> Result<Vec<u8>, (Status, String)> {
+    fn bundle(&self, bundle_rel: &str) -> Result<Vec<u8>, Problem> {
         self.read(bundle_rel, MAX_BUNDLE_BYTES).map_err(|e| {
             if e == "not found" {
                 (
                     Status::Missing,
                     format!("no signature: {bundle_rel} is missing"),
+                    None,
                 )
             } else {
-                (Status::Failed, format!("reading {bundle_rel}: {e}"))
+                (Status::Failed, format!("reading {bundle_rel}: {e}"), None)
             }
         })
     }
@@ -214,7 +223,7 @@ impl Verifying<'_> {
             let v = verify_bundle(self.trust, &bytes, Signed::Subject(&self.image.sha256))
                 .map_err(failed)?;
             let statement = read_statement(v.payload.as_deref().unwrap_or_default(), self.image)
-                .map_err(|e| (Status::Failed, e.to_string()))?;
+                .map_err(statement_problem)?;
             if statement.predicate_type != COSIGN_SIGN_PREDICATE {
                 return Err((
                     Status::Failed,
@@ -222,6 +231,7 @@ impl Verifying<'_> {
                         "predicate type {} is not {COSIGN_SIGN_PREDICATE}",
                         statement.predicate_type
                     ),
+                    Some(Reason::Artifact),
                 ));
             }
             Ok((v, Some(statement.predicate_type)))
@@ -236,10 +246,15 @@ impl Verifying<'_> {
         let outcome = self.bundle(&rel).and_then(|bytes| {
             let payload = self
                 .read(&payload_rel, 1024 * 1024)
-                .map_err(|e| (Status::Missing, format!("{payload_rel}: {e}")))?;
+                .map_err(|e| (Status::Missing, format!("{payload_rel}: {e}"), None))?;
             let v = verify_bundle(self.trust, &bytes, Signed::Message(&payload)).map_err(failed)?;
-            let doc: Value = serde_json::from_slice(&payload)
-                .map_err(|e| (Status::Failed, format!("{payload_rel} is not JSON: {e}")))?;
+            let doc: Value = serde_json::from_slice(&payload).map_err(|e| {
+                (
+                    Status::Failed,
+                    format!("{payload_rel} is not JSON: {e}"),
+                    Some(Reason::Bundle),
+                )
+            })?;
             let digest = doc
                 .pointer("/critical/image/docker-manifest-digest")
                 .and_then(Value::as_str);
@@ -251,6 +266,7 @@ impl Verifying<'_> {
                         digest.unwrap_or("no digest"),
                         self.image.digest()
                     ),
+                    Some(Reason::Artifact),
                 ));
             }
             Ok((v, None))
@@ -270,12 +286,16 @@ impl Verifying<'_> {
         let outcome = self.bundle(&rel).and_then(|bytes| {
             let v = verify_bundle(self.trust, &bytes, Signed::Subject(&self.image.sha256)).map_err(failed)?;
             let statement = read_statement(v.payload.as_deref().unwrap_or_default(), self.image)
-                .map_err(|e| (Status::Failed, e.to_string()))?;
+                .map_err(statement_problem)?;
             let content = self.read(path, MAX_FILE_BYTES).map_err(|e| {
                 if e == "not found" {
-                    (Status::Missing, format!("the signed file {path} is missing"))
+                    (
+                        Status::Missing,
+                        format!("the signed file {path} is missing"),
+                        None,
+                    )
                 } else {
-                    (Status::Failed, format!("reading {path}: {e}"))
+                    (Status::Failed, format!("reading {path}: {e}"), None)
                 }
             })?;
             statement
@@ -285,13 +305,14 @@ impl Verifying<'_> {
                     media_type,
                     bytes: &content,
                 })
-                .map_err(|e| (Status::Failed, e.to_string()))?;
+                .map_err(statement_problem)?;
             if let Some(expected) = recorded_sha256 {
                 let actual = proofline_evidence::sha256_hex(&content);
                 if actual != expected {
                     return Err((
                         Status::Failed,
                         format!("{path} differs from its signed stage record (sha256 {actual}, recorded {expected})"),
+                        Some(Reason::Artifact),
                     ));
                 }
             }
@@ -301,8 +322,24 @@ impl Verifying<'_> {
     }
 }
 
-fn failed(e: Rejected) -> (Status, String) {
-    (Status::Failed, e.0)
+/// Why a check failed: its status, the reason shown, and the reason's category.
+type Problem = (Status, String, Option<Reason>);
+
+fn failed(e: Rejected) -> Problem {
+    let category = e.reason();
+    (Status::Failed, e.0, Some(category))
+}
+
+/// A statement that is not about the image, or does not stand for its file, is about another
+/// artifact; one that is not a statement at all is a malformed bundle.
+fn statement_problem(e: StatementError) -> Problem {
+    let category = match e {
+        StatementError::NotAStatement(_) => Reason::Bundle,
+        StatementError::SubjectMismatch { .. } | StatementError::FileMismatch { .. } => {
+            Reason::Artifact
+        }
+    };
+    (Status::Failed, e.to_string(), Some(category))
 }
 
 /// Verifies the evidence directory `dir` for `image` under `trust`; `require` lists predicate
@@ -340,7 +377,7 @@ pub fn verify_evidence(
                 v.push(
                     path,
                     bundle,
-                    Err((Status::Failed, format!("unreadable record: {e}"))),
+                    Err((Status::Failed, format!("unreadable record: {e}"), None)),
                 );
                 continue;
             }
