@@ -13,7 +13,7 @@ use crate::error::{EvidenceError, Result};
 pub(crate) const TEMP_PREFIX: &str = ".tmp-proofline-";
 
 /// Pretty-printed JSON (two-space indent, struct field order) with a trailing newline.
-pub(crate) fn to_pretty_json<T: Serialize + ?Sized>(value: &T, what: &str) -> Result<Vec<u8>> {
+pub fn to_pretty_json<T: Serialize + ?Sized>(value: &T, what: &str) -> Result<Vec<u8>> {
     let mut bytes =
         serde_json::to_vec_pretty(value).map_err(|source| EvidenceError::Serialize {
             what: what.to_string(),

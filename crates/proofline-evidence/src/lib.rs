@@ -50,6 +50,7 @@ pub use digest::{
 };
 pub use dir::{DEFAULT_EVIDENCE_DIR, EVIDENCE_DIR_ENV, EvidenceDir};
 pub use error::{EvidenceError, Result};
+pub use fsutil::to_pretty_json;
 pub use manifest::{
     MANIFEST_JSON_SCHEMA, MANIFEST_SCHEMA, Manifest, ManifestEntry, ManifestSchemaV1,
 };

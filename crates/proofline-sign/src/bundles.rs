@@ -56,7 +56,7 @@ impl std::fmt::Debug for BundleSigner {
 impl BundleSigner {
     /// A keyed signer.
     pub fn keyed(signer: Box<dyn Signer>) -> Self {
-        let hint = proofline_evidence::sha256_hex(signer.public_key_der());
+        let hint = crate::keys::key_id(signer.public_key_der());
         BundleSigner::Keyed { signer, hint }
     }
 

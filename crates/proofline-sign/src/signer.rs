@@ -142,16 +142,3 @@ pub trait Signer: Send + Sync {
     /// The cryptographic module that makes the signatures.
     fn module(&self) -> ModuleInfo;
 }
-
-/// The PEM `PUBLIC KEY` text of an SPKI DER key (what `cosign.pub` holds).
-pub fn public_key_pem(spki_der: &[u8]) -> String {
-    use base64::Engine as _;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(spki_der);
-    let mut pem = String::from("-----BEGIN PUBLIC KEY-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        pem.push_str(&String::from_utf8_lossy(line));
-        pem.push('\n');
-    }
-    pem.push_str("-----END PUBLIC KEY-----\n");
-    pem
-}

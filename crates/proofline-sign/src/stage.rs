@@ -174,11 +174,9 @@ pub fn sign_evidence(
     );
 
     if let BundleSigner::Keyed { signer: key, .. } = &signer {
-        writer.write_artifact(
-            PUBLIC_KEY,
-            crate::signer::public_key_pem(key.public_key_der()).as_bytes(),
-            "application/x-pem-file",
-        )?;
+        let pem = keys::spki_to_pem(key.public_key_der())
+            .context("encoding the signing key's public key as PEM")?;
+        writer.write_artifact(PUBLIC_KEY, pem.as_bytes(), "application/x-pem-file")?;
     }
 
     // The crypto module statement, signed like every other artifact.
@@ -188,7 +186,7 @@ pub fn sign_evidence(
         signer.is_keyless(),
         encrypted_key,
     );
-    let crypto_bytes = json_bytes(&crypto)?;
+    let crypto_bytes = proofline_evidence::to_pretty_json(&crypto, CRYPTO_MODULE)?;
     writer.write_artifact(CRYPTO_MODULE, &crypto_bytes, media_type::JSON)?;
     let crypto_path = format!("{SIGN_STAGE}/{CRYPTO_MODULE}");
     let file = EvidenceFile {
@@ -302,12 +300,6 @@ fn bundle_json(bundle: &sigstore_sign::types::Bundle) -> anyhow::Result<String> 
     Ok(json)
 }
 
-fn json_bytes<T: Serialize>(value: &T) -> anyhow::Result<Vec<u8>> {
-    let mut bytes = serde_json::to_vec_pretty(value).context("serializing JSON")?;
-    bytes.push(b'\n');
-    Ok(bytes)
-}
-
 /// The image the evidence is about: the `image` stage's subject (or, without one, the `sbom`
 /// stage's), which must carry a SHA-256 manifest digest.
 fn image_subject(dir: &EvidenceDir) -> anyhow::Result<ImageSubject> {
@@ -333,13 +325,17 @@ fn image_subject(dir: &EvidenceDir) -> anyhow::Result<ImageSubject> {
     )
 }
 
-/// `registry/repo:tag@sha256:…` → `registry/repo`; `oci:path:tag` → `oci:path`.
+/// The repository of `name` without tag or digest, as the reference parser reads it
+/// (`ghcr.io/acme/app:1.0` → `ghcr.io/acme/app`, `oci:path:tag` → `oci:path`); a name the
+/// parser does not take is used as given.
 fn docker_reference(name: &str) -> String {
-    let without_digest = name.split('@').next().unwrap_or(name);
-    match without_digest.rsplit_once(':') {
-        // A colon after the last slash is a tag, not a port.
-        Some((repo, tag)) if !tag.contains('/') && !repo.is_empty() => repo.to_string(),
-        _ => without_digest.to_string(),
+    match name.parse::<proofline_oci::ImageRef>() {
+        Ok(proofline_oci::ImageRef::Registry(r)) => format!("{}/{}", r.registry, r.repository),
+        Ok(proofline_oci::ImageRef::Layout { path, .. }) => format!("oci:{}", path.display()),
+        Ok(proofline_oci::ImageRef::DockerArchive { path }) => {
+            format!("docker-archive:{}", path.display())
+        }
+        Err(_) => name.to_string(),
     }
 }
 
@@ -454,7 +450,7 @@ mod tests {
         assert_eq!(docker_reference("ghcr.io/acme/app:1.0"), "ghcr.io/acme/app");
         assert_eq!(docker_reference("localhost:5000/app"), "localhost:5000/app");
         assert_eq!(
-            docker_reference("localhost:5000/app:v2@sha256:ab"),
+            docker_reference(&format!("localhost:5000/app:v2@sha256:{}", "ab".repeat(32))),
             "localhost:5000/app"
         );
         assert_eq!(

@@ -79,28 +79,23 @@ pub struct VerifyArgs {
 impl VerifyArgs {
     /// The trust the flags describe.
     pub fn trust(&self) -> anyhow::Result<Trust> {
-        let identity = match (
-            &self.certificate_identity,
-            &self.certificate_identity_regexp,
-        ) {
-            (Some(s), _) => Some(Matcher::Exact(s.clone())),
-            (None, Some(r)) => Some(Matcher::regex("certificate-identity-regexp", r)?),
-            (None, None) => None,
-        };
-        let issuer = match (
-            &self.certificate_oidc_issuer,
-            &self.certificate_oidc_issuer_regexp,
-        ) {
-            (Some(s), _) => Some(Matcher::Exact(s.clone())),
-            (None, Some(r)) => Some(Matcher::regex("certificate-oidc-issuer-regexp", r)?),
-            (None, None) => None,
-        };
+        let identity = matcher(
+            self.certificate_identity.as_deref(),
+            self.certificate_identity_regexp.as_deref(),
+            "certificate-identity-regexp",
+        )?;
+        let issuer = matcher(
+            self.certificate_oidc_issuer.as_deref(),
+            self.certificate_oidc_issuer_regexp.as_deref(),
+            "certificate-oidc-issuer-regexp",
+        )?;
         match (&self.key, identity, issuer) {
             (Some(key), None, None) => {
-                let root = match &self.trusted_root {
-                    Some(p) => Some(load_trusted_root(Some(p))?),
-                    None => None,
-                };
+                let root = self
+                    .trusted_root
+                    .as_deref()
+                    .map(|p| load_trusted_root(Some(p)))
+                    .transpose()?;
                 Ok(Trust::key(key, root, self.require_tlog)?)
             }
             (Some(_), _, _) => bail!(
@@ -121,14 +116,32 @@ impl VerifyArgs {
     }
 }
 
-/// The image's name and manifest digest: from `REF@sha256:…` directly, else by opening it.
+/// The exact value if given, else the anchored regular expression, else nothing.
+fn matcher(
+    exact: Option<&str>,
+    regexp: Option<&str>,
+    flag: &'static str,
+) -> anyhow::Result<Option<Matcher>> {
+    Ok(match (exact, regexp) {
+        (Some(s), _) => Some(Matcher::Exact(s.to_string())),
+        (None, Some(r)) => Some(Matcher::regex(flag, r)?),
+        (None, None) => None,
+    })
+}
+
+/// The image's name and manifest digest: a registry reference's `@sha256:…` as given (no
+/// registry access), else by opening the image.
 pub fn resolve_image(reference: &str, access: &ImageAccessArgs) -> anyhow::Result<ImageSubject> {
-    if let Some((name, digest)) = reference.rsplit_once('@')
-        && let Some(subject) = ImageSubject::new(name, digest)
+    let image_ref: ImageRef = reference.parse()?;
+    if let ImageRef::Registry(r) = &image_ref
+        && let Some(digest) = &r.digest
+        && let Some(subject) = ImageSubject::new(
+            format!("{}/{}", r.registry, r.repository),
+            &digest.to_string(),
+        )
     {
         return Ok(subject);
     }
-    let image_ref: ImageRef = reference.parse()?;
     let opts = access.open_options()?;
     let image = Image::open(&image_ref, &opts)
         .with_context(|| format!("opening {reference} to read its manifest digest"))?;

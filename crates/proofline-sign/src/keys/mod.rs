@@ -117,7 +117,7 @@ pub fn key_id(spki_der: &[u8]) -> String {
 
 /// PEM `PUBLIC KEY` for a DER SubjectPublicKeyInfo (LF line endings, trailing newline); `None`
 /// only if the encoder refuses (a length overflow no real key reaches).
-fn spki_to_pem(der: &[u8]) -> Option<String> {
+pub fn spki_to_pem(der: &[u8]) -> Option<String> {
     pem_rfc7468::encode_string("PUBLIC KEY", pem_rfc7468::LineEnding::LF, der).ok()
 }
 
