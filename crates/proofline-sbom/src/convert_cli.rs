@@ -42,19 +42,24 @@ pub(crate) fn run(args: &ConvertArgs) -> anyhow::Result<Outcome> {
         Some(t) => t,
         None => crate::stage::creation_time(None)?.0,
     };
-    let document = match args.to {
-        ConvertTarget::Cyclonedx => cyclonedx::write(
-            &foreign.inventory,
+    let inventory = &foreign.inventory;
+    let serialised = match args.to {
+        ConvertTarget::Cyclonedx => serde_json::to_vec_pretty(&cyclonedx::write(
+            inventory,
             &subject,
             args.cyclonedx_version.into(),
             &timestamp,
-        ),
+        )),
         ConvertTarget::Spdx => match args.spdx_version {
-            SpdxVersion::V3_0_1 => spdx3::write(&foreign.inventory, &subject, &timestamp),
-            SpdxVersion::V2_3 => spdx23::write(&foreign.inventory, &subject, &timestamp),
+            SpdxVersion::V3_0_1 => {
+                serde_json::to_vec_pretty(&spdx3::write(inventory, &subject, &timestamp))
+            }
+            SpdxVersion::V2_3 => {
+                serde_json::to_vec_pretty(&spdx23::write(inventory, &subject, &timestamp))
+            }
         },
     };
-    let mut out = serde_json::to_vec_pretty(&document).context("serialising the SBOM")?;
+    let mut out = serialised.context("serialising the SBOM")?;
     out.push(b'\n');
     write_output(&args.output, &out)?;
     tracing::info!(

@@ -2,6 +2,7 @@
 //! licences, the files they own with recorded digests, where they were found and by which
 //! cataloger, plus every file in the image so nothing unowned is invisible.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -210,14 +211,16 @@ impl Inventory {
         self.packages
             .iter()
             .map(|p| {
-                let mut on: Vec<&Package> = p
+                let on: Vec<&Package> = p
                     .depends
                     .iter()
                     .filter_map(|d| index.resolve(p, d))
                     .collect();
-                on.sort_by_key(|d| d.id());
-                on.dedup_by_key(|d| d.id());
-                on
+                let mut keyed: Vec<(String, &Package)> =
+                    on.into_iter().map(|d| (d.id(), d)).collect();
+                keyed.sort_by(|a, b| a.0.cmp(&b.0));
+                keyed.dedup_by(|a, b| a.0 == b.0);
+                keyed.into_iter().map(|(_, d)| d).collect()
             })
             .collect()
     }
@@ -269,40 +272,55 @@ impl Inventory {
     }
 
     /// Follows symlinked directories (e.g. `/lib` → `usr/lib` on merged-/usr systems) so a path
-    /// a package recorded finds the regular file it names.
-    pub fn resolve_path(&self, path: &str) -> String {
-        let mut current = path.to_string();
+    /// a package recorded finds the regular file it names. Borrows `path` when no symlink is
+    /// on the way (the common case: this runs for every file of every package).
+    pub fn resolve_path<'p>(&self, path: &'p str) -> Cow<'p, str> {
+        let mut current = Cow::Borrowed(path);
         for _ in 0..40 {
-            let parts: Vec<&str> = current.split('/').filter(|p| !p.is_empty()).collect();
-            let mut prefix = String::new();
-            let mut next = None;
-            for (i, part) in parts.iter().enumerate() {
-                prefix.push('/');
-                prefix.push_str(part);
-                if let Some(target) = self.links.get(&prefix) {
-                    let resolved = proofline_oci::resolve_in_root(&prefix, target);
-                    let rest = parts[i + 1..].join("/");
-                    next = Some(if rest.is_empty() {
-                        resolved
-                    } else {
-                        format!("{}/{rest}", resolved.trim_end_matches('/'))
-                    });
-                    break;
-                }
-            }
-            match next {
-                Some(n) => current = n,
+            match self.resolve_first_link(&current) {
+                Some(next) => current = Cow::Owned(next),
                 None => break,
             }
         }
         current
     }
 
+    /// `path` with its first symlinked ancestor (or itself) replaced by the link's target.
+    fn resolve_first_link(&self, path: &str) -> Option<String> {
+        if self.links.is_empty() {
+            return None;
+        }
+        let normal =
+            path.starts_with('/') && path.len() > 1 && !path.ends_with('/') && !path.contains("//");
+        if !normal {
+            // `//a/b/`, `a/b`: the same prefixes, spelled the canonical way.
+            let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+            if parts.is_empty() {
+                return None;
+            }
+            return self.resolve_first_link(&format!("/{}", parts.join("/")));
+        }
+        let ends = path.match_indices('/').skip(1).map(|(i, _)| i);
+        for end in ends.chain(std::iter::once(path.len())) {
+            let prefix = &path[..end];
+            if let Some(target) = self.links.get(prefix) {
+                let resolved = proofline_oci::resolve_in_root(prefix, target);
+                let rest = &path[end..];
+                return Some(if rest.is_empty() {
+                    resolved
+                } else {
+                    format!("{}{rest}", resolved.trim_end_matches('/'))
+                });
+            }
+        }
+        None
+    }
+
     /// Executables and shared libraries no package claims: a binary copied in is never
     /// invisible. Package managers' own databases (maintainer scripts) are not counted.
     pub fn unowned_binaries(&self) -> Vec<&str> {
         const DATABASES: [&str; 3] = ["/var/lib/dpkg/", "/lib/apk/db/", "/var/lib/rpm/"];
-        let owned: std::collections::HashSet<String> = self
+        let owned: std::collections::HashSet<Cow<'_, str>> = self
             .packages
             .iter()
             .flat_map(|p| p.files.iter().map(|f| self.resolve_path(&f.path)))
@@ -314,7 +332,7 @@ impl Inventory {
                 let library = path.contains(".so");
                 (executable || library)
                     && !DATABASES.iter().any(|db| path.starts_with(db))
-                    && !owned.contains(path.as_str())
+                    && !owned.contains(&Cow::Borrowed(path.as_str()))
             })
             .map(|(path, _)| path.as_str())
             .collect()

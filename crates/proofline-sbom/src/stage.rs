@@ -121,11 +121,18 @@ pub fn run_in(
         // The image stage's facts are an input: re-hashed against its record.
         writer.consume("image", "image.json")?;
     }
-    let spdx = match policy.spdx_version {
-        SpdxVersion::V3_0_1 => spdx3::write(&inventory, &subject, &timestamp),
-        SpdxVersion::V2_3 => spdx23::write(&inventory, &subject, &timestamp),
+    match policy.spdx_version {
+        SpdxVersion::V3_0_1 => writer.write_json_artifact(
+            SPDX_FILE,
+            media_type::SPDX,
+            &spdx3::write(&inventory, &subject, &timestamp),
+        )?,
+        SpdxVersion::V2_3 => writer.write_json_artifact(
+            SPDX_FILE,
+            media_type::SPDX,
+            &spdx23::write(&inventory, &subject, &timestamp),
+        )?,
     };
-    writer.write_json_artifact(SPDX_FILE, media_type::SPDX, &spdx)?;
     let cdx = cyclonedx::write(
         &inventory,
         &subject,

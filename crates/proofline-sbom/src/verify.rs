@@ -2,6 +2,7 @@
 //! apk SHA-1 checksums, rpm file digests, Python RECORD sha256, …) checked against the file in the image: `ok`, `modified` or `missing`
 //! (a later layer deleting documentation is `missing`, not an error).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
 
@@ -99,16 +100,20 @@ fn digest_of(algorithm: &str, bytes: &[u8]) -> Option<String> {
 
 /// Where a recorded path is in the image: its directories resolved through symlinks; the
 /// last component is a symlink itself (`Link(target)`) or resolved to the regular file.
-enum Located {
+enum Located<'p> {
     Link(String),
-    File(String),
+    File(Cow<'p, str>),
 }
 
-fn locate(inventory: &Inventory, path: &str) -> Located {
+fn locate<'p>(inventory: &Inventory, path: &'p str) -> Located<'p> {
     if let Some((parent, name)) = path.rsplit_once('/') {
         let dir = inventory.resolve_path(if parent.is_empty() { "/" } else { parent });
-        let candidate = format!("{}/{name}", dir.trim_end_matches('/'));
-        if let Some(target) = inventory.links.get(&candidate) {
+        let candidate = match dir {
+            // No symlinked directory on the way: the path itself, without a copy.
+            Cow::Borrowed(_) if !parent.is_empty() && !parent.ends_with('/') => Cow::Borrowed(path),
+            _ => Cow::Owned(format!("{}/{name}", dir.trim_end_matches('/'))),
+        };
+        if let Some(target) = inventory.links.get(&*candidate) {
             return Located::Link(target.clone());
         }
     }
@@ -121,7 +126,6 @@ fn locate(inventory: &Inventory, path: &str) -> Located {
 /// (apk records symlinks so).
 pub fn verify(image: &Image, inventory: &Inventory) -> Result<VerificationReport, CatalogError> {
     let mut need: BTreeMap<String, BTreeSet<Computed>> = BTreeMap::new();
-    let mut computed_now: BTreeMap<(String, Computed), String> = BTreeMap::new();
     for f in inventory.packages.iter().flat_map(|p| p.files.iter()) {
         let Some(computed) = f
             .recorded
@@ -131,20 +135,14 @@ pub fn verify(image: &Image, inventory: &Inventory) -> Result<VerificationReport
             continue;
         };
         if let Located::File(path) = locate(inventory, &f.path)
-            && let Some(file) = inventory.files.get(&path)
-        {
+            && let Some(file) = inventory.files.get(&*path)
             // The catalog walk computed every file's MD5 already: no second pass for dpkg.
-            match (computed, &file.md5) {
-                (Computed::Md5, Some(md5)) => {
-                    computed_now.insert((path, Computed::Md5), md5.clone());
-                }
-                _ => {
-                    need.entry(path).or_default().insert(computed);
-                }
-            }
+            && !(computed == Computed::Md5 && file.md5.is_some())
+        {
+            need.entry(path.into_owned()).or_default().insert(computed);
         }
     }
-    let mut computed = computed_now;
+    let mut computed: BTreeMap<(String, Computed), String> = BTreeMap::new();
     if !need.is_empty() {
         let wanted: BTreeSet<String> = need.keys().cloned().collect();
         let opts = WalkOptions {
@@ -189,9 +187,10 @@ pub fn verify(image: &Image, inventory: &Inventory) -> Result<VerificationReport
             let actual: Option<Option<String>> = match locate(inventory, &f.path) {
                 Located::Link(target) => Some(digest_of(&recorded.algorithm, target.as_bytes())),
                 Located::File(path) => {
-                    inventory.files.get(&path).map(|i| {
+                    inventory.files.get(&*path).map(|i| {
                         match Computed::from_name(&recorded.algorithm) {
-                            Some(c) => computed.get(&(path.clone(), c)).cloned(),
+                            Some(Computed::Md5) if i.md5.is_some() => i.md5.clone(),
+                            Some(c) => computed.get(&(path.into_owned(), c)).cloned(),
                             None if recorded.algorithm == "sha256" => i.sha256.clone(),
                             None => None,
                         }

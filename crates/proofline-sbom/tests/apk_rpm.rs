@@ -60,12 +60,12 @@ fn assert_valid_cyclonedx(image: &Image, inventory: &Inventory) {
         name: "oci:test:t".into(),
         digest: image.digest().to_string(),
     };
-    let bom = write(
+    let bom = common::to_json(write(
         inventory,
         &subject,
         CycloneDxVersion::V1_6,
         "2026-01-01T00:00:00Z",
-    );
+    ));
     let errors = common::cyclonedx_errors(&bom, "1.6");
     assert!(errors.is_empty(), "{errors:#?}");
     let purls: Vec<&str> = bom["components"]

@@ -12,7 +12,6 @@ use proofline_sbom::convert::{ConvertError, Foreign, read, read_named};
 use proofline_sbom::cyclonedx::{self, CycloneDxVersion, Subject};
 use proofline_sbom::model::ImageFile;
 use proofline_sbom::{Ecosystem, Inventory, OwnedFile, Package, spdx3, spdx23};
-use serde_json::Value;
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -470,7 +469,7 @@ fn identity(inv: &Inventory) -> BTreeMap<String, Identity> {
         .collect()
 }
 
-fn read_back(document: &Value) -> Foreign {
+fn read_back(document: &impl serde::Serialize) -> Foreign {
     read(&serde_json::to_vec(document).unwrap()).unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -498,8 +497,12 @@ fn our_cyclonedx_1_4_1_5_1_6_read_back_to_the_same_packages_and_graph() {
         CycloneDxVersion::V1_5,
         CycloneDxVersion::V1_6,
     ] {
-        let bom = cyclonedx::write(&inv, &subject(), version, "2026-01-01T00:00:00Z");
-        let back = read_back(&bom);
+        let back = read_back(&cyclonedx::write(
+            &inv,
+            &subject(),
+            version,
+            "2026-01-01T00:00:00Z",
+        ));
         assert_eq!(back.format, format!("CycloneDX {}", version.as_str()));
         assert_same(&inv, &back);
         assert!(back.tool.as_deref().unwrap().starts_with("proofline-sbom"));

@@ -25,6 +25,9 @@ const MAX_WARNINGS: usize = 10_000;
 /// Read size for file contents.
 const CONTENT_BUFFER: usize = 256 * 1024;
 
+/// Buffer between the decompressor and the tar reader.
+const DECODED_BUFFER: usize = 128 * 1024;
+
 const OPAQUE: &str = ".wh..wh..opq";
 const WHITEOUT_PREFIX: &str = ".wh.";
 
@@ -217,7 +220,10 @@ impl<'a> Walker<'a> {
                 digest,
                 errors: &errors,
             };
-            let mut archive = tar::Archive::new(reader);
+            // Inflate into a large buffer: tar reads headers and small files a few hundred
+            // bytes at a time, and inflating into so little room runs the slow path.
+            let mut archive =
+                tar::Archive::new(std::io::BufReader::with_capacity(DECODED_BUFFER, reader));
             let flow = self.walk_layer(
                 &mut archive,
                 &ctx,
@@ -231,7 +237,7 @@ impl<'a> Walker<'a> {
                 stats.stopped_early = true;
                 return Ok(stats);
             }
-            archive.into_inner().finish()?;
+            archive.into_inner().into_inner().finish()?;
             stats.layers += 1;
             stats.uncompressed_bytes = budget.used();
         }

@@ -247,7 +247,7 @@ fn recover_deleted(
                     && deleted.get(&f.path).is_none()
                     && inventory
                         .files
-                        .contains_key(&inventory.resolve_path(&f.path))
+                        .contains_key(&*inventory.resolve_path(&f.path))
             });
             if !still_there {
                 continue;

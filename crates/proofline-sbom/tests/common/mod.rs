@@ -16,6 +16,11 @@ pub fn fixture_ref() -> String {
     format!("oci:{}:1.0", repo().join("fixtures/images/app").display())
 }
 
+/// A typed document (what the writers return) as a JSON value to index into and validate.
+pub fn to_json(document: impl serde::Serialize) -> Value {
+    serde_json::to_value(document).unwrap()
+}
+
 fn read_json(path: PathBuf) -> Value {
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!("{}: {e}", path.display());
