@@ -9,6 +9,7 @@ use std::ops::ControlFlow;
 use md5::Digest as _;
 use proofline_oci::{EntryType, Image, WalkOptions};
 use serde::Serialize;
+use sha1::Digest as _;
 
 use crate::catalog::CatalogError;
 use crate::model::Inventory;
