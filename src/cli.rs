@@ -146,11 +146,8 @@ pub struct PipelineArgs {
     #[command(flatten)]
     pub scan: proofline_scan::ScanSettings,
     /// The sign stage's settings (with none of --key, --keyless, --ephemeral-key, the pipeline
-    /// signs with an ephemeral key). The pipeline then verifies its own signatures.
+    /// signs with an ephemeral key). The pipeline then verifies its own signatures, keyless ones
+    /// against the sign stage's --trusted-root.
     #[command(flatten)]
     pub sign: proofline_sign::SignSettings,
-    /// The Sigstore trusted root the pipeline verifies keyless signatures against (default: the
-    /// public Sigstore production root shipped in the binary).
-    #[arg(long, env = "PROOFLINE_TRUSTED_ROOT")]
-    pub trusted_root: Option<PathBuf>,
 }

@@ -587,3 +587,76 @@ fn pipeline_signs_and_proofline_verify_checks_the_evidence() {
         String::from_utf8_lossy(&o.stdout)
     );
 }
+
+/// Keyless in the pipeline with a GitHub Actions token, against the local Fulcio/Rekor stand-in:
+/// the token's subject is `repo:…`, the certificates name the workflow's URI (as Fulcio does), and
+/// the pipeline's own verification and `proofline verify` both use the certified identity.
+#[test]
+fn pipeline_signs_keyless_and_verifies_the_identity_fulcio_certified() {
+    use proofline_testkit::sigstore::SigstoreStandIn;
+    let standin = SigstoreStandIn::start().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("trusted_root.json");
+    std::fs::write(&root, standin.trusted_root_json()).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let token = standin.sign_claims(&serde_json::json!({
+        "iss": standin.oidc_issuer(), "aud": "sigstore", "iat": now, "exp": now + 600,
+        "sub": "repo:acme/app:ref:refs/heads/main",
+        "job_workflow_ref": "acme/app/.github/workflows/release.yml@refs/heads/main",
+    }));
+    let workflow = "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main";
+    let ev = tmp.path().join("evidence");
+    let ev_arg = ev.to_str().unwrap();
+    let (fulcio, rekor) = (standin.fulcio_url(), standin.rekor_url());
+    let o = proofline(&[
+        "pipeline",
+        "--evidence-dir",
+        ev_arg,
+        "--keyless",
+        "--identity-token",
+        &token,
+        "--fulcio-url",
+        &fulcio,
+        "--rekor-url",
+        &rekor,
+        "--trusted-root",
+        root.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("verify: PASSED"), "{}", stderr(&o));
+    let summary = std::fs::read_to_string(ev.join("sign/summary.md")).unwrap();
+    assert!(summary.contains(workflow), "{summary}");
+    let verify = |identity: &str| {
+        proofline(&[
+            "verify",
+            "--image",
+            FIXTURE,
+            "--evidence-dir",
+            ev_arg,
+            "--certificate-identity",
+            identity,
+            "--certificate-oidc-issuer",
+            &standin.oidc_issuer(),
+            "--trusted-root",
+            root.to_str().unwrap(),
+        ])
+    };
+    let o = verify(workflow);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    // The token's subject is not what was certified.
+    let o = verify("repo:acme/app:ref:refs/heads/main");
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}

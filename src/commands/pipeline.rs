@@ -119,7 +119,7 @@ fn sign_and_verify(
         Some((identity, issuer)) => proofline_verify::Trust::identity(
             proofline_verify::Matcher::Exact(identity.clone()),
             proofline_verify::Matcher::Exact(issuer.clone()),
-            proofline_verify::load_trusted_root(args.trusted_root.as_deref())?,
+            proofline_verify::load_trusted_root(args.sign.trusted_root.as_deref())?,
         )?,
         None => {
             let key = dir

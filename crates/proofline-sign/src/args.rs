@@ -87,6 +87,12 @@ pub struct SignSettings {
     #[arg(long, env = "PROOFLINE_REKOR_URL", default_value = PUBLIC_REKOR)]
     pub rekor_url: String,
 
+    /// Keyless: the Sigstore `trusted_root.json` (Fulcio CAs, Rekor and CT log keys) each new
+    /// bundle is verified against before it is recorded, and `verify` checks against; needed
+    /// with a private Fulcio/Rekor (default: the public Sigstore root shipped in the binary).
+    #[arg(long, env = "PROOFLINE_TRUSTED_ROOT")]
+    pub trusted_root: Option<PathBuf>,
+
     /// The `docker-reference` of the cosign v2 simple-signing payload: the repository the image
     /// is published to (default: the evidence's image reference without tag or digest).
     #[arg(long, env = "PROOFLINE_DOCKER_REFERENCE")]

@@ -82,8 +82,13 @@ impl BundleSigner {
         matches!(self, BundleSigner::Keyless(_))
     }
 
-    /// A DSSE bundle over an in-toto statement.
-    pub async fn sign_statement(&self, payload: &[u8]) -> Result<Bundle, BundleError> {
+    /// A DSSE bundle over an in-toto statement whose subject is `subject_sha256` (hex; a keyless
+    /// bundle is verified against it before it is returned).
+    pub async fn sign_statement(
+        &self,
+        payload: &[u8],
+        subject_sha256: &str,
+    ) -> Result<Bundle, BundleError> {
         match self {
             BundleSigner::Keyed { signer, hint } => {
                 let pae = sigstore_sign::types::pae(IN_TOTO_PAYLOAD_TYPE, payload);
@@ -97,7 +102,7 @@ impl BundleSigner {
                     )),
                 ))
             }
-            BundleSigner::Keyless(k) => k.sign_statement(payload).await,
+            BundleSigner::Keyless(k) => k.sign_statement(payload, subject_sha256).await,
         }
     }
 

@@ -1,11 +1,15 @@
 //! Keyless signing: the OIDC identity token (given, GitLab's `id_tokens`, or GitHub's OIDC
 //! endpoint with audience `sigstore`), then one ephemeral key, Fulcio certificate and Rekor
-//! entry per signature through `sigstore-sign`. Errors say which permission or setting is
-//! missing; the token is a secret and never printed.
+//! entry per signature through `sigstore-sign`, and each bundle verified against the trusted
+//! root before it is used (sigstore-sign takes Rekor's inclusion proof on trust). Errors say
+//! which permission or setting is missing; the token is a secret and never printed.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use proofline_ci::Secret;
+use proofline_verify::trust::Rejected;
+use proofline_verify::{ArtifactInput, Trust, verify_artifact};
 use sigstore_sign::oidc::IdentityToken;
 use sigstore_sign::types::Bundle;
 use sigstore_sign::{SigningContext, SigningServices};
@@ -162,6 +166,10 @@ pub struct Keyless {
     issuer: String,
     fulcio: String,
     rekor: String,
+    /// Any identity, the configured trusted root: what every new bundle must verify against.
+    trust: Trust,
+    /// The identity and issuer the first certificate stated; every later one must agree.
+    certified: Mutex<Option<(String, String)>>,
 }
 
 impl std::fmt::Debug for Keyless {
@@ -171,13 +179,23 @@ impl std::fmt::Debug for Keyless {
             .field("issuer", &self.issuer)
             .field("fulcio", &self.fulcio)
             .field("rekor", &self.rekor)
+            .field("trusted_root", &self.trust.root_name())
             .finish_non_exhaustive()
     }
 }
 
 impl Keyless {
-    /// A signer for `token` against Fulcio and Rekor (API v1) at these URLs.
-    pub fn new(token: IdentityToken, fulcio: &str, rekor: &str, client: reqwest::Client) -> Self {
+    /// A signer for `token` against Fulcio and Rekor (API v1) at these URLs, whose bundles must
+    /// verify with `trust` ([`Trust::any_identity`] over the instance's trusted root: who Fulcio
+    /// certifies is its mapping of the token, e.g. GitHub's workflow URI rather than the token's
+    /// subject, so the identity is learned from the first certificate).
+    pub fn new(
+        token: IdentityToken,
+        fulcio: &str,
+        rekor: &str,
+        client: reqwest::Client,
+        trust: Trust,
+    ) -> Self {
         let identity = token
             .email()
             .map(str::to_string)
@@ -191,6 +209,8 @@ impl Keyless {
             issuer,
             fulcio: fulcio.to_string(),
             rekor: rekor.to_string(),
+            trust,
+            certified: Mutex::new(None),
         }
     }
 
@@ -204,15 +224,80 @@ impl Keyless {
         &self.issuer
     }
 
-    pub(crate) async fn sign_statement(&self, payload: &[u8]) -> Result<Bundle, BundleError> {
-        self.signer
+    /// The identity (certificate SAN) and OIDC issuer Fulcio certified, once a bundle was made.
+    pub fn certified(&self) -> Option<(String, String)> {
+        self.certified.lock().ok().and_then(|c| c.clone())
+    }
+
+    /// The trusted root the bundles are verified against (its file name, or the built-in one).
+    pub fn trusted_root(&self) -> &str {
+        self.trust.root_name()
+    }
+
+    /// A DSSE bundle over `payload`, an in-toto statement whose subject is `subject_sha256`.
+    pub(crate) async fn sign_statement(
+        &self,
+        payload: &[u8],
+        subject_sha256: &str,
+    ) -> Result<Bundle, BundleError> {
+        let bundle = self
+            .signer
             .sign_raw_statement(payload)
             .await
-            .map_err(|e| self.error(&e))
+            .map_err(|e| self.error(&e))?;
+        self.check(&bundle, ArtifactInput::Sha256(subject_sha256))?;
+        Ok(bundle)
     }
 
     pub(crate) async fn sign_message(&self, message: &[u8]) -> Result<Bundle, BundleError> {
-        self.signer.sign(message).await.map_err(|e| self.error(&e))
+        let bundle = self
+            .signer
+            .sign(message)
+            .await
+            .map_err(|e| self.error(&e))?;
+        self.check(&bundle, ArtifactInput::Bytes(message))?;
+        Ok(bundle)
+    }
+
+    /// Verifies a new bundle (chain, SCT, log entry with its inclusion proof and checkpoint or
+    /// promise, signature, binding to the artifact) and that its certificate names the same
+    /// identity as the run's other certificates.
+    fn check(&self, bundle: &Bundle, artifact: ArtifactInput<'_>) -> Result<(), BundleError> {
+        let json = bundle.to_json().map_err(|e| {
+            BundleError::Keyless(format!("the new bundle cannot be serialized: {e}"))
+        })?;
+        let verified = verify_artifact(&self.trust, json.as_bytes(), artifact)
+            .map_err(|rejected| self.unverified(&rejected))?;
+        let Some(certified) = verified.certified else {
+            return Err(BundleError::Keyless(
+                "the new bundle carries no certificate identity".into(),
+            ));
+        };
+        let mut first = self
+            .certified
+            .lock()
+            .map_err(|_| BundleError::Keyless("a signing task panicked".into()))?;
+        match first.as_ref() {
+            None => *first = Some(certified),
+            Some(earlier) if *earlier == certified => {}
+            Some((identity, issuer)) => {
+                return Err(BundleError::Keyless(format!(
+                    "Fulcio certified {} (issuer {}) for one signature and {identity} (issuer {issuer}) for another in the same run; nothing was written",
+                    certified.0, certified.1
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn unverified(&self, rejected: &Rejected) -> BundleError {
+        BundleError::Keyless(format!(
+            "the bundle made with Fulcio {} and Rekor {} does not verify against the trusted root {} ({}: {rejected}); nothing was written. With a private Sigstore, pass its trusted_root.json with --trusted-root",
+            self.fulcio,
+            self.rekor,
+            self.trust.root_name(),
+            rejected.reason()
+        ))
     }
 
     fn error(&self, e: &sigstore_sign::Error) -> BundleError {

@@ -19,12 +19,15 @@ use proofline_verify::layout::{
 use proofline_verify::statement::{
     EvidenceFile, ImageSubject, image_signature_statement, simple_signing_payload, statement_for,
 };
+use proofline_verify::{Trust, load_trusted_root};
 use serde::Serialize;
 
 use crate::args::{SignArgs, SignSettings};
 use crate::bundles::BundleSigner;
 use crate::crypto_module::{self, SignatureEntry};
-use crate::keyless::{Keyless, TokenSources, http_client, identity_token};
+use crate::keyless::{
+    Keyless, PUBLIC_FULCIO, PUBLIC_REKOR, TokenSources, http_client, identity_token,
+};
 use crate::keys;
 
 /// The media type of Sigstore bundles in the record.
@@ -69,7 +72,7 @@ pub fn sign_evidence(
         .build()
         .context("starting the async runtime")?;
     let (signer, encrypted_key) = runtime.block_on(choose_signer(ci, settings))?;
-    let keyless_identity = match &signer {
+    let token_identity = match &signer {
         BundleSigner::Keyless(k) => Some((k.identity().to_string(), k.issuer().to_string())),
         BundleSigner::Keyed { .. } => None,
     };
@@ -89,8 +92,12 @@ pub fn sign_evidence(
         key: settings.key.as_ref().map(|p| p.display().to_string()),
         fulcio_url: signer.is_keyless().then(|| settings.fulcio_url.clone()),
         rekor_url: signer.is_keyless().then(|| settings.rekor_url.clone()),
-        identity: keyless_identity.as_ref().map(|(i, _)| i.clone()),
-        issuer: keyless_identity.as_ref().map(|(_, i)| i.clone()),
+        trusted_root: match &signer {
+            BundleSigner::Keyless(k) => Some(k.trusted_root().to_string()),
+            BundleSigner::Keyed { .. } => None,
+        },
+        token_identity: token_identity.as_ref().map(|(i, _)| i.clone()),
+        token_issuer: token_identity.as_ref().map(|(_, i)| i.clone()),
     })?;
     let mut writer = dir.begin_stage(info)?;
     let mut made = Made::new(signer.module());
@@ -144,7 +151,7 @@ pub fn sign_evidence(
         .clone()
         .unwrap_or_else(|| docker_reference(&image.name));
     let statement = image_signature_statement(&reference, &image);
-    let bundle = runtime.block_on(signer.sign_statement(&statement))?;
+    let bundle = runtime.block_on(signer.sign_statement(&statement, &image.sha256))?;
     writer.write_artifact(
         IMAGE_SIGNATURE_BUNDLE,
         bundle_json(&bundle)?.as_bytes(),
@@ -197,6 +204,15 @@ pub fn sign_evidence(
     };
     runtime.block_on(made.attest(&signer, &mut writer, &file, &image))?;
     writer.write_json_artifact(SIGNATURES_INDEX, media_type::JSON, &made.entries)?;
+    // Keyless: who the certificates name (Fulcio's mapping of the token), as every bundle was
+    // checked to say; this, not the token's subject, is what verifiers match.
+    let keyless_identity =
+        match &signer {
+            BundleSigner::Keyless(k) => Some(k.certified().context(
+                "keyless signing made no certificate (nothing was signed); this is a bug",
+            )?),
+            BundleSigner::Keyed { .. } => None,
+        };
 
     let count = made.entries.len();
     writer.set_findings(
@@ -243,10 +259,15 @@ struct RecordedSettings {
     fulcio_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     rekor_url: Option<String>,
+    /// Keyless: the trusted root every new bundle was verified against.
     #[serde(skip_serializing_if = "Option::is_none")]
-    identity: Option<String>,
+    trusted_root: Option<String>,
+    /// Keyless: who the OIDC token names (email, else subject). The certificates name Fulcio's
+    /// mapping of it (GitHub: the workflow's URI), shown in the summary and verified against.
     #[serde(skip_serializing_if = "Option::is_none")]
-    issuer: Option<String>,
+    token_identity: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_issuer: Option<String>,
 }
 
 /// The signatures made so far.
@@ -283,7 +304,7 @@ impl Made {
     ) -> anyhow::Result<()> {
         let statement = statement_for(file, image);
         let bundle = signer
-            .sign_statement(&statement.payload)
+            .sign_statement(&statement.payload, &image.sha256)
             .await
             .with_context(|| format!("signing {}", file.path))?;
         let rel = layout::attestation_bundle(file.path);
@@ -370,6 +391,16 @@ async fn choose_signer(
         return Ok((BundleSigner::keyed(Box::new(key)), false));
     }
     if settings.keyless {
+        let private = settings.fulcio_url.trim_end_matches('/') != PUBLIC_FULCIO
+            || settings.rekor_url.trim_end_matches('/') != PUBLIC_REKOR;
+        if private && settings.trusted_root.is_none() {
+            bail!(
+                "--fulcio-url {} / --rekor-url {} are not the public Sigstore's: pass that instance's trusted_root.json with --trusted-root (PROOFLINE_TRUSTED_ROOT), so each new signature is verified before it is recorded",
+                settings.fulcio_url,
+                settings.rekor_url
+            );
+        }
+        let trust = Trust::any_identity(load_trusted_root(settings.trusted_root.as_deref())?)?;
         let platform = ci.ci().platform();
         let tokens = ci.ci().tokens();
         let sources = TokenSources {
@@ -392,13 +423,20 @@ async fn choose_signer(
         ci.ci()
             .mask(&Secret::new(token.expose_secret()))
             .context("masking the identity token")?;
-        let keyless = Keyless::new(token, &settings.fulcio_url, &settings.rekor_url, client);
+        let keyless = Keyless::new(
+            token,
+            &settings.fulcio_url,
+            &settings.rekor_url,
+            client,
+            trust,
+        );
         tracing::info!(
-            "keyless signing as {} (issuer {}) with Fulcio {} and Rekor {}",
+            "keyless signing for {} (issuer {}) with Fulcio {} and Rekor {}, each bundle verified against the trusted root {}",
             keyless.identity(),
             keyless.issuer(),
             settings.fulcio_url,
-            settings.rekor_url
+            settings.rekor_url,
+            keyless.trusted_root()
         );
         return Ok((BundleSigner::Keyless(Box::new(keyless)), false));
     }

@@ -13,7 +13,7 @@ use std::path::Path;
 use common::{DIGEST_HEX, IMAGE, ci_env, evidence, sign, sign_env, stderr};
 use proofline_testkit::sigstore::{Corruption, SigstoreStandIn};
 use proofline_verify::statement::ImageSubject;
-use proofline_verify::{Matcher, Report, Status, Trust, load_trusted_root, verify_evidence};
+use proofline_verify::{Matcher, Report, Trust, load_trusted_root, verify_evidence};
 
 const SIGNER: &str = "release-bot@example.com";
 /// Every signature of the evidence fixture (see keyed.rs).
@@ -23,7 +23,8 @@ fn image() -> ImageSubject {
     ImageSubject::new(IMAGE, &format!("sha256:{DIGEST_HEX}")).unwrap()
 }
 
-fn keyless_args<'a>(ev: &'a str, standin: &'a (String, String)) -> Vec<&'a str> {
+/// `standin`: Fulcio's URL, Rekor's, and the path of the stand-in's `trusted_root.json`.
+fn keyless_args<'a>(ev: &'a str, standin: &'a (String, String, String)) -> Vec<&'a str> {
     vec![
         "--evidence-dir",
         ev,
@@ -32,7 +33,20 @@ fn keyless_args<'a>(ev: &'a str, standin: &'a (String, String)) -> Vec<&'a str> 
         &standin.0,
         "--rekor-url",
         &standin.1,
+        "--trusted-root",
+        &standin.2,
     ]
+}
+
+/// The stand-in's URLs and its trusted root written to `dir`.
+fn services(standin: &SigstoreStandIn, dir: &Path) -> (String, String, String) {
+    let root = dir.join("trusted_root.json");
+    std::fs::write(&root, standin.trusted_root_json()).unwrap();
+    (
+        standin.fulcio_url(),
+        standin.rekor_url(),
+        root.to_str().unwrap().to_string(),
+    )
 }
 
 fn verify(ev: &Path, root: &Path, identity: &str, issuer: &str) -> Report {
@@ -48,10 +62,9 @@ fn verify(ev: &Path, root: &Path, identity: &str, issuer: &str) -> Report {
 #[test]
 fn keyless_signatures_verify_with_the_identity_and_the_trusted_root() {
     let standin = SigstoreStandIn::start().unwrap();
-    let urls = (standin.fulcio_url(), standin.rekor_url());
     let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("trusted_root.json");
-    std::fs::write(&root, standin.trusted_root_json()).unwrap();
+    let urls = services(&standin, tmp.path());
+    let root = Path::new(&urls.2).to_path_buf();
     let ev = tmp.path().join("evidence");
     evidence(&ev);
     let token = standin.identity_token(SIGNER);
@@ -71,9 +84,10 @@ fn keyless_signatures_verify_with_the_identity_and_the_trusted_root() {
         "{}",
         report.render_text()
     );
-    // The record names the identity and the services, never the token.
+    // The record names the identity, the services and the trusted root, never the token.
     let record = std::fs::read_to_string(ev.join("sign/record.json")).unwrap();
     assert!(record.contains(SIGNER) && record.contains(&urls.0) && !record.contains(&token));
+    assert!(record.contains("trusted_root.json"), "{record}");
 
     // Another identity, another issuer, another trusted root: nothing verifies.
     let report = verify(&ev, &root, "mallory@example.com", &standin.oidc_issuer());
@@ -226,10 +240,9 @@ fn collect(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 #[test]
 fn the_token_comes_from_gitlab_or_from_githubs_oidc_endpoint() {
     let standin = SigstoreStandIn::start().unwrap();
-    let urls = (standin.fulcio_url(), standin.rekor_url());
     let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("trusted_root.json");
-    std::fs::write(&root, standin.trusted_root_json()).unwrap();
+    let urls = services(&standin, tmp.path());
+    let root = Path::new(&urls.2).to_path_buf();
 
     // GitLab: id_tokens sets SIGSTORE_ID_TOKEN.
     let gitlab_identity = "https://gitlab.example.com/acme/app//.gitlab-ci.yml@refs/heads/main";
@@ -245,9 +258,19 @@ fn the_token_comes_from_gitlab_or_from_githubs_oidc_endpoint() {
     assert!(verify(&ev, &root, gitlab_identity, &standin.oidc_issuer()).passed);
 
     // GitHub: the runner's OIDC endpoint, asked with the request token and audience sigstore.
+    // Its token's subject is `repo:…`; Fulcio certifies the workflow's URI instead, and that is
+    // the identity the stage reports and verifiers match.
     let github_identity =
         "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main";
-    let token = standin.identity_token(github_identity);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let token = standin.sign_claims(&serde_json::json!({
+        "iss": standin.oidc_issuer(), "aud": "sigstore", "iat": now, "exp": now + 600,
+        "sub": "repo:acme/app:ref:refs/heads/main",
+        "job_workflow_ref": "acme/app/.github/workflows/release.yml@refs/heads/main",
+    }));
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let server = runtime.block_on(async {
         use wiremock::matchers::{header, method, path, query_param};
@@ -289,14 +312,21 @@ fn the_token_comes_from_gitlab_or_from_githubs_oidc_endpoint() {
         "{err}"
     );
     assert!(verify(&ev, &root, github_identity, &standin.oidc_issuer()).passed);
+    let summary = std::fs::read_to_string(ev.join("sign/summary.md")).unwrap();
+    assert!(summary.contains(github_identity), "{summary}");
+    let record = std::fs::read_to_string(ev.join("sign/record.json")).unwrap();
+    assert!(
+        record.contains("repo:acme/app:ref:refs/heads/main"),
+        "{record}"
+    );
     runtime.block_on(server.verify());
 }
 
 #[test]
 fn service_failures_and_bad_tokens_exit_2_and_sign_nothing() {
     let standin = SigstoreStandIn::start().unwrap();
-    let urls = (standin.fulcio_url(), standin.rekor_url());
     let tmp = tempfile::tempdir().unwrap();
+    let urls = services(&standin, tmp.path());
     let token = standin.identity_token(SIGNER);
     let run = |name: &str, token: &str| {
         let ev = tmp.path().join(name);
@@ -319,22 +349,32 @@ fn service_failures_and_bad_tokens_exit_2_and_sign_nothing() {
     check(run("fulcio-down", &token), &urls.0);
     standin.fail_next_rekor(500);
     check(run("rekor-down", &token), &urls.1);
+    // sigstore-sign takes Rekor's answer on trust; the stage verifies every new bundle against
+    // the trusted root, so a corrupted inclusion proof stops the run before anything is kept.
     standin.corrupt_next_rekor(Corruption::InclusionProof);
-    let (out, ev) = run("bad-proof", &token);
-    // sigstore-sign does not check the proof it is given: the stage signs, and the verifier
-    // rejects exactly the one bundle whose log answer was corrupted.
-    assert!(out.status.success(), "{}", stderr(&out));
-    let root = tmp.path().join("root.json");
-    std::fs::write(&root, standin.trusted_root_json()).unwrap();
-    let report = verify(&ev, &root, SIGNER, &standin.oidc_issuer());
-    let failed: Vec<_> = report.failures().collect();
-    assert_eq!(failed.len(), 1, "{}", report.render_text());
-    assert_eq!(failed[0].status, Status::Failed);
-    assert_eq!(
-        failed[0].category,
-        Some(proofline_verify::reason::Reason::InclusionProof),
-        "{:?}",
-        failed[0]
+    check(run("bad-proof", &token), "inclusion-proof");
+    // A private Fulcio/Rekor without its trusted root: refused before any certificate is asked.
+    let issued = standin.certificates_issued();
+    let ev = tmp.path().join("no-root");
+    evidence(&ev);
+    let mut args = keyless_args(ev.to_str().unwrap(), &urls);
+    args.truncate(args.len() - 2);
+    args.extend(["--identity-token", &token]);
+    check((sign(&args, &[]), ev), "--trusted-root");
+    assert_eq!(standin.certificates_issued(), issued);
+    // Another instance's root: the first bundle does not verify, and nothing is kept.
+    let other = SigstoreStandIn::start().unwrap();
+    let other_dir = tmp.path().join("other");
+    std::fs::create_dir_all(&other_dir).unwrap();
+    let other_root = services(&other, &other_dir).2;
+    let ev = tmp.path().join("wrong-root");
+    evidence(&ev);
+    let mut args = keyless_args(ev.to_str().unwrap(), &urls);
+    args.truncate(args.len() - 1);
+    args.extend([other_root.as_str(), "--identity-token", &token]);
+    check(
+        (sign(&args, &[]), ev),
+        "does not verify against the trusted root",
     );
     // A token for another audience, and an expired one.
     let wrong_aud = standin.sign_claims(&serde_json::json!({

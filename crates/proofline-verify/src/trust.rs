@@ -240,6 +240,16 @@ impl Trust {
         })
     }
 
+    /// Any certificate identity and issuer chained to `trusted_root`: for checking a bundle just
+    /// made, whose identity is Fulcio's mapping of the token and is read from the certificate.
+    pub fn any_identity(trusted_root: (TrustedRoot, String)) -> Result<Self, TrustError> {
+        Self::identity(
+            Matcher::regex("certificate-identity", ".*")?,
+            Matcher::regex("certificate-oidc-issuer", ".*")?,
+            trusted_root,
+        )
+    }
+
     /// The policy.
     pub fn policy(&self) -> &TrustPolicy {
         &self.policy
@@ -302,6 +312,9 @@ pub struct Verified {
     /// The DSSE payload (an in-toto statement), for DSSE bundles.
     #[serde(skip)]
     pub payload: Option<Vec<u8>>,
+    /// Keyless: the certificate's identity (SAN) and OIDC issuer, as Fulcio certified them.
+    #[serde(skip)]
+    pub certified: Option<(String, String)>,
 }
 
 /// The thing a bundle signs.
@@ -483,6 +496,7 @@ fn verify_core(
                 logged,
                 integrated_time: None,
                 payload,
+                certified: None,
             }
         }
         TrustPolicy::Identity { identity, issuer } => {
@@ -537,15 +551,13 @@ fn verify_core(
                     "the transparency-log entry was not verified",
                 ));
             }
+            let (san, iss) = (san.unwrap_or_default(), iss.unwrap_or_default());
             Verified {
-                signer: format!(
-                    "{} (issuer {})",
-                    san.unwrap_or_default(),
-                    iss.unwrap_or_default()
-                ),
+                signer: format!("{san} (issuer {iss})"),
                 logged: true,
                 integrated_time: result.integrated_time().map(|t| t.to_string()),
                 payload,
+                certified: Some((san, iss)),
             }
         }
     };

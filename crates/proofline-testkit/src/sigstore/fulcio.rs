@@ -129,11 +129,8 @@ impl Ca {
         let mut leaf = CertificateParams::default();
         // Fulcio leaves have an empty subject; rcgen then marks the SAN critical, as Fulcio does.
         leaf.distinguished_name = DistinguishedName::new();
-        let san = principal.identity.clone().try_into().map_err(|_| {
-            Rejection::bad_request(format!(
-                "identity {:?} is not an IA5 string",
-                principal.identity
-            ))
+        let san = principal.san.clone().try_into().map_err(|_| {
+            Rejection::bad_request(format!("identity {:?} is not an IA5 string", principal.san))
         })?;
         leaf.subject_alt_names = vec![if principal.is_email {
             SanType::Rfc822Name(san)
@@ -385,11 +382,11 @@ pub(crate) fn signing_cert(
 ) -> Result<Value, Rejection> {
     let raw = parse_request(body)?;
     let principal = oidc::verify(oidc_key, oidc_issuer, &raw.token, now)?;
-    if !principal.is_email && !principal.identity.contains("://") {
+    if !principal.is_email && !principal.san.contains("://") {
         return Err(Rejection::unauthenticated(format!(
             "There was an error processing the identity token: subject {:?} is neither an email \
              nor a URI",
-            principal.identity
+            principal.san
         )));
     }
     let request = raw.decode()?;

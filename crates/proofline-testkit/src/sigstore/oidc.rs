@@ -16,8 +16,12 @@ const MAX_TOKEN: usize = 16 * 1024;
 pub(crate) struct Principal {
     /// The `iss` claim.
     pub issuer: String,
-    /// The certificate identity: the `email` claim if present, else `sub`.
+    /// What the proof of possession signs: the `email` claim if present, else `sub`.
     pub identity: String,
+    /// The certificate's SAN: the identity, except for a GitHub Actions token (one with a
+    /// `job_workflow_ref` claim), where Fulcio certifies the workflow's URI
+    /// `https://github.com/<job_workflow_ref>` rather than the token's `repo:…` subject.
+    pub san: String,
     /// Whether the identity came from `email` (SAN rfc822Name) or `sub` (SAN URI).
     pub is_email: bool,
 }
@@ -115,14 +119,20 @@ pub(crate) fn verify(
         return Ok(Principal {
             issuer: issuer.to_string(),
             identity: email.to_string(),
+            san: email.to_string(),
             is_email: true,
         });
     }
     let sub = text("sub").filter(|s| !s.is_empty());
     let sub = sub.ok_or_else(|| unauth("no email and no sub claim".into()))?;
+    let san = match text("job_workflow_ref") {
+        Some(workflow) => format!("https://github.com/{workflow}"),
+        None => sub.to_string(),
+    };
     Ok(Principal {
         issuer: issuer.to_string(),
         identity: sub.to_string(),
+        san,
         is_email: false,
     })
 }
@@ -146,6 +156,17 @@ mod tests {
         let good = mint(&key, &claims(json!("sigstore"), 2000)).unwrap();
         let p = verify(&key, ISS, &good, 1000).unwrap();
         assert_eq!((p.identity.as_str(), p.is_email), ("a@example.com", true));
+        assert_eq!(p.san, "a@example.com");
+        // A GitHub Actions token: the proof signs `sub`, the certificate names the workflow.
+        let github = json!({ "iss": ISS, "sub": "repo:acme/app:ref:refs/heads/main",
+            "job_workflow_ref": "acme/app/.github/workflows/release.yml@refs/heads/main",
+            "aud": "sigstore", "exp": 2000 });
+        let p = verify(&key, ISS, &mint(&key, &github).unwrap(), 1000).unwrap();
+        assert_eq!(p.identity, "repo:acme/app:ref:refs/heads/main");
+        assert_eq!(
+            p.san,
+            "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main"
+        );
         let list = mint(&key, &claims(json!(["x", "sigstore"]), 2000)).unwrap();
         assert!(verify(&key, ISS, &list, 1000).is_ok());
 

@@ -14,9 +14,7 @@ use sigstore_sign::{ConfigError, Service, SigningContext, SigningServices};
 use super::{Category, Failure, SignBundleArgs};
 use crate::reason::Reason;
 use crate::roots::{self, Instance};
-use crate::trust::{
-    ArtifactInput, Matcher, Trust, load_trusted_root, read_bounded, verify_artifact,
-};
+use crate::trust::{ArtifactInput, Trust, load_trusted_root, read_bounded, verify_artifact};
 
 /// The largest file signed (read whole: a message signature needs the bytes).
 pub const MAX_SIGNED_BYTES: u64 = 512 * 1024 * 1024;
@@ -104,9 +102,7 @@ pub fn sign_bundle(args: &SignBundleArgs) -> Result<(), Failure> {
 
     // The bundle must verify before it is handed out: any identity (Fulcio put the token's in
     // the certificate), the artifact itself, or for --in-toto one of the statement's subjects.
-    let any = |flag| Matcher::regex(flag, ".*");
-    let trust = any("certificate-identity")
-        .and_then(|identity| Trust::identity(identity, any("certificate-oidc-issuer")?, root))
+    let trust = Trust::any_identity(root)
         .map_err(|e| Failure::new(Category::Verify(Reason::TrustedRoot), e.to_string()))?;
     let check = match &subject {
         Some(hex) => verify_artifact(&trust, json.as_bytes(), ArtifactInput::Sha256(hex)),
