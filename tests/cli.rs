@@ -598,16 +598,9 @@ fn pipeline_signs_keyless_and_verifies_the_identity_fulcio_certified() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("trusted_root.json");
     std::fs::write(&root, standin.trusted_root_json()).unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let token = standin.sign_claims(&serde_json::json!({
-        "iss": standin.oidc_issuer(), "aud": "sigstore", "iat": now, "exp": now + 600,
-        "sub": "repo:acme/app:ref:refs/heads/main",
-        "job_workflow_ref": "acme/app/.github/workflows/release.yml@refs/heads/main",
-    }));
-    let workflow = "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main";
+    let (token, workflow) =
+        standin.github_actions_token("acme/app", "release.yml", "refs/heads/main");
+    let workflow = workflow.as_str();
     let ev = tmp.path().join("evidence");
     let ev_arg = ev.to_str().unwrap();
     let (fulcio, rekor) = (standin.fulcio_url(), standin.rekor_url());

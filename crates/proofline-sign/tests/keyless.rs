@@ -260,17 +260,13 @@ fn the_token_comes_from_gitlab_or_from_githubs_oidc_endpoint() {
     // GitHub: the runner's OIDC endpoint, asked with the request token and audience sigstore.
     // Its token's subject is `repo:…`; Fulcio certifies the workflow's URI instead, and that is
     // the identity the stage reports and verifiers match.
-    let github_identity =
-        "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main";
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let token = standin.sign_claims(&serde_json::json!({
-        "iss": standin.oidc_issuer(), "aud": "sigstore", "iat": now, "exp": now + 600,
-        "sub": "repo:acme/app:ref:refs/heads/main",
-        "job_workflow_ref": "acme/app/.github/workflows/release.yml@refs/heads/main",
-    }));
+    let (token, github_identity) =
+        standin.github_actions_token("acme/app", "release.yml", "refs/heads/main");
+    assert_eq!(
+        github_identity,
+        "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main"
+    );
+    let github_identity = github_identity.as_str();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let server = runtime.block_on(async {
         use wiremock::matchers::{header, method, path, query_param};

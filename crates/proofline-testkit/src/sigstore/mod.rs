@@ -307,6 +307,30 @@ impl SigstoreStandIn {
         self.sign_claims(&claims)
     }
 
+    /// A GitHub Actions identity token for `repository`'s workflow run on `git_ref`: `sub` is
+    /// `repo:<repository>:ref:<git_ref>` and `job_workflow_ref` names the workflow file, which
+    /// the stand-in's Fulcio (like Fulcio) certifies as `https://github.com/<job_workflow_ref>`.
+    /// Returns the token and that certified identity.
+    pub fn github_actions_token(
+        &self,
+        repository: &str,
+        workflow: &str,
+        git_ref: &str,
+    ) -> (String, String) {
+        let now = now_secs();
+        let job_workflow_ref = format!("{repository}/.github/workflows/{workflow}@{git_ref}");
+        let token = self.sign_claims(&json!({
+            "iss": self.oidc_issuer(),
+            "sub": format!("repo:{repository}:ref:{git_ref}"),
+            "job_workflow_ref": job_workflow_ref,
+            "aud": SIGSTORE_AUDIENCE,
+            "iat": now,
+            "nbf": now,
+            "exp": now + 600,
+        }));
+        (token, format!("https://github.com/{job_workflow_ref}"))
+    }
+
     /// Signs arbitrary `claims` with the stand-in's OIDC key: tokens with a wrong audience, an
     /// old `exp`, another issuer or an unverified email, for negative tests.
     pub fn sign_claims(&self, claims: &Value) -> String {
