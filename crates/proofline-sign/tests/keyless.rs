@@ -245,14 +245,18 @@ fn the_token_comes_from_gitlab_or_from_githubs_oidc_endpoint() {
     let root = Path::new(&urls.2).to_path_buf();
 
     // GitLab: id_tokens sets SIGSTORE_ID_TOKEN.
-    let gitlab_identity = "https://gitlab.example.com/acme/app//.gitlab-ci.yml@refs/heads/main";
+    // Its subject is `project_path:…`; Fulcio certifies the pipeline definition's URI.
+    let (gitlab_token, gitlab_identity) =
+        standin.gitlab_ci_token("gitlab.example.com", "acme/app", "main");
+    assert_eq!(
+        gitlab_identity,
+        "https://gitlab.example.com/acme/app//.gitlab-ci.yml@refs/heads/main"
+    );
+    let gitlab_identity = gitlab_identity.as_str();
     let ev = tmp.path().join("gitlab");
     evidence(&ev);
     let mut env = ci_env("gitlab", tmp.path());
-    env.push((
-        "SIGSTORE_ID_TOKEN".into(),
-        standin.identity_token(gitlab_identity),
-    ));
+    env.push(("SIGSTORE_ID_TOKEN".into(), gitlab_token));
     let out = sign_env(&keyless_args(ev.to_str().unwrap(), &urls), &env);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(verify(&ev, &root, gitlab_identity, &standin.oidc_issuer()).passed);

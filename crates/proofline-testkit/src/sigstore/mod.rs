@@ -331,6 +331,25 @@ impl SigstoreStandIn {
         (token, format!("https://github.com/{job_workflow_ref}"))
     }
 
+    /// A GitLab CI identity token (`id_tokens`) for `project`'s pipeline on branch `branch`:
+    /// `sub` is `project_path:<project>:ref_type:branch:ref:<branch>` and `ci_config_ref_uri`
+    /// names `.gitlab-ci.yml` on `host`, which Fulcio certifies as `https://<ci_config_ref_uri>`.
+    /// Returns the token and that certified identity.
+    pub fn gitlab_ci_token(&self, host: &str, project: &str, branch: &str) -> (String, String) {
+        let now = now_secs();
+        let config = format!("{host}/{project}//.gitlab-ci.yml@refs/heads/{branch}");
+        let token = self.sign_claims(&json!({
+            "iss": self.oidc_issuer(),
+            "sub": format!("project_path:{project}:ref_type:branch:ref:{branch}"),
+            "ci_config_ref_uri": config,
+            "aud": SIGSTORE_AUDIENCE,
+            "iat": now,
+            "nbf": now,
+            "exp": now + 600,
+        }));
+        (token, format!("https://{config}"))
+    }
+
     /// Signs arbitrary `claims` with the stand-in's OIDC key: tokens with a wrong audience, an
     /// old `exp`, another issuer or an unverified email, for negative tests.
     pub fn sign_claims(&self, claims: &Value) -> String {

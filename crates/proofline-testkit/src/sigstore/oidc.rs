@@ -18,9 +18,9 @@ pub(crate) struct Principal {
     pub issuer: String,
     /// What the proof of possession signs: the `email` claim if present, else `sub`.
     pub identity: String,
-    /// The certificate's SAN: the identity, except for a GitHub Actions token (one with a
-    /// `job_workflow_ref` claim), where Fulcio certifies the workflow's URI
-    /// `https://github.com/<job_workflow_ref>` rather than the token's `repo:…` subject.
+    /// The certificate's SAN: the identity, except for CI tokens, where Fulcio certifies the
+    /// pipeline definition rather than the token's subject: GitHub Actions (`job_workflow_ref`)
+    /// `https://github.com/<job_workflow_ref>`, GitLab CI (`ci_config_ref_uri`) `https://<it>`.
     pub san: String,
     /// Whether the identity came from `email` (SAN rfc822Name) or `sub` (SAN URI).
     pub is_email: bool,
@@ -125,9 +125,12 @@ pub(crate) fn verify(
     }
     let sub = text("sub").filter(|s| !s.is_empty());
     let sub = sub.ok_or_else(|| unauth("no email and no sub claim".into()))?;
-    let san = match text("job_workflow_ref") {
-        Some(workflow) => format!("https://github.com/{workflow}"),
-        None => sub.to_string(),
+    // Fulcio's CI-provider templates: GitHub `https://github.com/{job_workflow_ref}`, GitLab
+    // `https://{ci_config_ref_uri}`; other issuers certify `sub`.
+    let san = match (text("job_workflow_ref"), text("ci_config_ref_uri")) {
+        (Some(workflow), _) => format!("https://github.com/{workflow}"),
+        (None, Some(config)) => format!("https://{config}"),
+        (None, None) => sub.to_string(),
     };
     Ok(Principal {
         issuer: issuer.to_string(),
@@ -166,6 +169,14 @@ mod tests {
         assert_eq!(
             p.san,
             "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main"
+        );
+        let gitlab = json!({ "iss": ISS, "aud": "sigstore", "exp": 2000,
+            "sub": "project_path:acme/app:ref_type:branch:ref:main",
+            "ci_config_ref_uri": "gitlab.com/acme/app//.gitlab-ci.yml@refs/heads/main" });
+        let p = verify(&key, ISS, &mint(&key, &gitlab).unwrap(), 1000).unwrap();
+        assert_eq!(
+            p.san,
+            "https://gitlab.com/acme/app//.gitlab-ci.yml@refs/heads/main"
         );
         let list = mint(&key, &claims(json!(["x", "sigstore"]), 2000)).unwrap();
         assert!(verify(&key, ISS, &list, 1000).is_ok());
