@@ -345,14 +345,34 @@ fn service_failures_and_bad_tokens_exit_2_and_sign_nothing() {
         );
         assert!(!ev.join("sign").exists(), "a partial sign/ was left behind");
     };
-    standin.fail_next_fulcio(503);
-    check(run("fulcio-down", &token), &urls.0);
-    standin.fail_next_rekor(500);
-    check(run("rekor-down", &token), &urls.1);
+    // A service failing or lying, each on a stand-in of its own: several signatures are in
+    // flight at once, so requests of a run that already failed can still reach a shared one.
+    let faulty = |name: &str, fault: &dyn Fn(&SigstoreStandIn), needle: &dyn Fn(&str) -> String| {
+        let standin = SigstoreStandIn::start().unwrap();
+        let dir = tmp.path().join(format!("{name}-services"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let urls = services(&standin, &dir);
+        fault(&standin);
+        let ev = tmp.path().join(name);
+        evidence(&ev);
+        let token = standin.identity_token(SIGNER);
+        let mut args = keyless_args(ev.to_str().unwrap(), &urls);
+        args.extend(["--identity-token", &token]);
+        check((sign(&args, &[]), ev), &needle(&urls.0));
+    };
+    faulty("fulcio-down", &|s| s.fail_next_fulcio(503), &|url| {
+        url.to_string()
+    });
+    faulty("rekor-down", &|s| s.fail_next_rekor(500), &|url| {
+        url.to_string()
+    });
     // sigstore-sign takes Rekor's answer on trust; the stage verifies every new bundle against
     // the trusted root, so a corrupted inclusion proof stops the run before anything is kept.
-    standin.corrupt_next_rekor(Corruption::InclusionProof);
-    check(run("bad-proof", &token), "inclusion-proof");
+    faulty(
+        "bad-proof",
+        &|s| s.corrupt_next_rekor(Corruption::InclusionProof),
+        &|_| "inclusion-proof".into(),
+    );
     // A private Fulcio/Rekor without its trusted root: refused before any certificate is asked.
     let issued = standin.certificates_issued();
     let ev = tmp.path().join("no-root");
