@@ -70,8 +70,12 @@ fn keyless_signatures_verify_with_the_identity_and_the_trusted_root() {
     let token = standin.identity_token(SIGNER);
     let mut args = keyless_args(ev.to_str().unwrap(), &urls);
     args.extend(["--identity-token", &token]);
+    // Services a round trip away: the stage keeps several signatures in flight.
+    standin.set_latency(std::time::Duration::from_millis(50));
     let out = sign(&args, &[]);
+    standin.set_latency(std::time::Duration::ZERO);
     assert!(out.status.success(), "{}", stderr(&out));
+    assert!(standin.max_in_flight() >= 4, "{}", standin.max_in_flight());
     assert!(!stderr(&out).contains(&token), "the token reached the log");
     assert_eq!(standin.entries(), SIGNATURES, "every signature is logged");
     assert_eq!(standin.certificates_issued(), SIGNATURES);

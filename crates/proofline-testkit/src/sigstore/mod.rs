@@ -166,6 +166,11 @@ struct State {
     log: rekor::Log,
     fail_next_fulcio: Option<u16>,
     fail_next_rekor: Option<u16>,
+    /// Added before every answer: a service across a network rather than on loopback.
+    latency: std::time::Duration,
+    /// Requests being answered now, and the most there ever were at once.
+    in_flight: usize,
+    max_in_flight: usize,
     corrupt_next_rekor: Option<Corruption>,
     certificates_issued: usize,
 }
@@ -236,6 +241,9 @@ impl SigstoreStandIn {
             log: rekor::Log::new(ServiceKey::der_signing()?, tree_id, addr.to_string()),
             fail_next_fulcio: None,
             fail_next_rekor: None,
+            latency: std::time::Duration::ZERO,
+            in_flight: 0,
+            max_in_flight: 0,
             corrupt_next_rekor: None,
             certificates_issued: 0,
         }));
@@ -418,6 +426,18 @@ impl SigstoreStandIn {
         self.state().fail_next_rekor = Some(status);
     }
 
+    /// Every answer from now on waits `latency` first (requests still overlap): for measuring
+    /// how a client copes with a service that is a network round trip away.
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        self.state().latency = latency;
+    }
+
+    /// The most requests the stand-in was answering at the same time (with a latency set, how
+    /// many a client keeps in flight).
+    pub fn max_in_flight(&self) -> usize {
+        self.state().max_in_flight
+    }
+
     /// The next entry Rekor makes is answered with `corruption` (the entry itself is logged).
     pub fn corrupt_next_rekor(&self, corruption: Corruption) {
         self.state().corrupt_next_rekor = Some(corruption);
@@ -477,6 +497,26 @@ fn rekor_answer(answer: Result<Value, Rejection>) -> Response<Full<Bytes>> {
 }
 
 async fn handle(req: Request<Incoming>, state: &Mutex<State>) -> Response<Full<Bytes>> {
+    let latency = {
+        let mut st = state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        st.in_flight += 1;
+        st.max_in_flight = st.max_in_flight.max(st.in_flight);
+        st.latency
+    };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let response = answer(req, state).await;
+    let mut st = state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    st.in_flight -= 1;
+    response
+}
+
+async fn answer(req: Request<Incoming>, state: &Mutex<State>) -> Response<Full<Bytes>> {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
