@@ -1,6 +1,8 @@
 //! Turns payloads into Sigstore bundles v0.3, keyed (any [`Signer`]; the bundle carries a
 //! public-key hint, as cosign v3 writes keyed bundles) or keyless (an ephemeral key, a Fulcio
-//! certificate and a Rekor entry per signature, through `sigstore-sign`).
+//! certificate and a Rekor entry per signature, through `sigstore-sign`). Every bundle is
+//! verified, as `proofline verify` will, before it is returned: a signer (a KMS, an HSM, a
+//! service) that hands back something that does not verify stops the stage.
 
 use sigstore_sign::types::bundle::{
     MessageDigest, MessageSignature, PublicKeyIdentifier, VerificationMaterial,
@@ -15,6 +17,7 @@ use crate::crypto_module;
 use crate::keyless::Keyless;
 use crate::signer::{Algorithm, Hash, ModuleInfo, SignError, Signer};
 use proofline_verify::statement::IN_TOTO_PAYLOAD_TYPE;
+use proofline_verify::{ArtifactInput, Trust, TrustError, verify_artifact};
 
 /// Why a bundle could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +28,19 @@ pub enum BundleError {
     /// Fulcio, Rekor or the OIDC token failed (the message names the service and the fix).
     #[error("keyless signing failed: {0}")]
     Keyless(String),
+    /// The key's public key is one the verifier cannot use.
+    #[error(transparent)]
+    Key(#[from] TrustError),
+    /// A keyed signature that does not verify with the key's own public key.
+    #[error(
+        "the {algorithm} key made a signature that does not verify with its own public key ({reason}); nothing was written: check the key or the KMS/HSM behind it"
+    )]
+    Unverified {
+        /// The key's algorithm.
+        algorithm: Algorithm,
+        /// What the verifier said.
+        reason: String,
+    },
 }
 
 /// What makes the signatures.
@@ -35,6 +51,8 @@ pub enum BundleSigner {
         signer: Box<dyn Signer>,
         /// The bundles' `publicKey.hint`: the key's SHA-256 (hex).
         hint: String,
+        /// The key's public half, which every bundle must verify with.
+        trust: Box<Trust>,
     },
     /// Fulcio + Rekor with an OIDC identity.
     Keyless(Box<Keyless>),
@@ -43,7 +61,7 @@ pub enum BundleSigner {
 impl std::fmt::Debug for BundleSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            BundleSigner::Keyed { signer, hint } => f
+            BundleSigner::Keyed { signer, hint, .. } => f
                 .debug_struct("Keyed")
                 .field("algorithm", &signer.algorithm())
                 .field("hint", hint)
@@ -55,9 +73,14 @@ impl std::fmt::Debug for BundleSigner {
 
 impl BundleSigner {
     /// A keyed signer.
-    pub fn keyed(signer: Box<dyn Signer>) -> Self {
+    pub fn keyed(signer: Box<dyn Signer>) -> Result<Self, BundleError> {
         let hint = crate::keys::key_id(signer.public_key_der());
-        BundleSigner::Keyed { signer, hint }
+        let trust = Box::new(Trust::public_key_der(signer.public_key_der())?);
+        Ok(BundleSigner::Keyed {
+            signer,
+            hint,
+            trust,
+        })
     }
 
     /// The algorithm of the signatures (keyless: Fulcio's ephemeral ECDSA P-256 key).
@@ -90,17 +113,28 @@ impl BundleSigner {
         subject_sha256: &str,
     ) -> Result<Bundle, BundleError> {
         match self {
-            BundleSigner::Keyed { signer, hint } => {
+            BundleSigner::Keyed {
+                signer,
+                hint,
+                trust,
+            } => {
                 let pae = sigstore_sign::types::pae(IN_TOTO_PAYLOAD_TYPE, payload);
                 let sig = signer.sign(&pae)?;
-                Ok(keyed_bundle(
+                let bundle = keyed_bundle(
                     hint,
                     SignatureContent::DsseEnvelope(DsseEnvelope::new(
                         IN_TOTO_PAYLOAD_TYPE,
                         PayloadBytes::from_bytes(payload),
                         DsseSignature::new(SignatureBytes::new(sig), KeyId::default()),
                     )),
-                ))
+                );
+                check_keyed(
+                    trust,
+                    signer.algorithm(),
+                    &bundle,
+                    ArtifactInput::Sha256(subject_sha256),
+                )?;
+                Ok(bundle)
             }
             BundleSigner::Keyless(k) => k.sign_statement(payload, subject_sha256).await,
         }
@@ -109,7 +143,11 @@ impl BundleSigner {
     /// A message-signature bundle over `message` (cosign's simple-signing payload).
     pub async fn sign_message(&self, message: &[u8]) -> Result<Bundle, BundleError> {
         match self {
-            BundleSigner::Keyed { signer, hint } => {
+            BundleSigner::Keyed {
+                signer,
+                hint,
+                trust,
+            } => {
                 let sig = signer.sign(message)?;
                 let (algorithm, digest) = match signer.algorithm().hash() {
                     Some(Hash::Sha384) => (
@@ -121,18 +159,44 @@ impl BundleSigner {
                         digest(&aws_lc_rs::digest::SHA256, message),
                     ),
                 };
-                Ok(keyed_bundle(
+                let bundle = keyed_bundle(
                     hint,
                     SignatureContent::MessageSignature(
                         MessageSignature::new(SignatureBytes::new(sig)).with_message_digest(
                             MessageDigest::new(algorithm, DigestBytes::new(digest)),
                         ),
                     ),
-                ))
+                );
+                check_keyed(
+                    trust,
+                    signer.algorithm(),
+                    &bundle,
+                    ArtifactInput::Bytes(message),
+                )?;
+                Ok(bundle)
             }
             BundleSigner::Keyless(k) => k.sign_message(message).await,
         }
     }
+}
+
+/// Verifies a keyed bundle with the key's public half, as `proofline verify --key` will.
+fn check_keyed(
+    trust: &Trust,
+    algorithm: Algorithm,
+    bundle: &Bundle,
+    artifact: ArtifactInput<'_>,
+) -> Result<(), BundleError> {
+    let json = bundle.to_json().map_err(|e| BundleError::Unverified {
+        algorithm,
+        reason: format!("the bundle cannot be serialized: {e}"),
+    })?;
+    verify_artifact(trust, json.as_bytes(), artifact)
+        .map(|_| ())
+        .map_err(|rejected| BundleError::Unverified {
+            algorithm,
+            reason: format!("{}: {rejected}", rejected.reason()),
+        })
 }
 
 fn keyed_bundle(hint: &str, content: SignatureContent) -> Bundle {

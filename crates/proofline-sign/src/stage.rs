@@ -429,12 +429,12 @@ async fn choose_signer(
         })?;
         let key = keys::import_cosign_key(&pem, password.as_bytes())
             .with_context(|| format!("opening the signing key {}", path.display()))?;
-        return Ok((BundleSigner::keyed(Box::new(key)), true));
+        return Ok((BundleSigner::keyed(Box::new(key))?, true));
     }
     if settings.ephemeral_key {
         let key = keys::SoftwareSigner::generate(settings.algorithm.unwrap_or_default())
             .context("generating the ephemeral key")?;
-        return Ok((BundleSigner::keyed(Box::new(key)), false));
+        return Ok((BundleSigner::keyed(Box::new(key))?, false));
     }
     if settings.keyless {
         let private = settings.fulcio_url.trim_end_matches('/') != PUBLIC_FULCIO

@@ -197,6 +197,18 @@ impl Trust {
         Self::key_der(key, key_id, trusted_root, require_tlog)
     }
 
+    /// Trust the public key `spki` (DER SubjectPublicKeyInfo), for bundles with no log entry:
+    /// what the sign stage checks each keyed bundle it makes against.
+    pub fn public_key_der(spki: &[u8]) -> Result<Self, TrustError> {
+        let key = DerPublicKey::from_bytes(spki);
+        sigstore_verify::crypto::KeyAlgorithm::from_spki(&key).map_err(|e| TrustError::BadKey {
+            path: PathBuf::from("(the signing key)"),
+            reason: format!("unsupported key: {e}"),
+        })?;
+        let key_id = proofline_evidence::sha256_hex(spki);
+        Self::key_der(key, key_id, None, false)
+    }
+
     fn key_der(
         key: DerPublicKey,
         key_id: String,
