@@ -325,17 +325,12 @@ impl SigstoreStandIn {
         workflow: &str,
         git_ref: &str,
     ) -> (String, String) {
-        let now = now_secs();
         let job_workflow_ref = format!("{repository}/.github/workflows/{workflow}@{git_ref}");
-        let token = self.sign_claims(&json!({
-            "iss": self.oidc_issuer(),
-            "sub": format!("repo:{repository}:ref:{git_ref}"),
-            "job_workflow_ref": job_workflow_ref,
-            "aud": SIGSTORE_AUDIENCE,
-            "iat": now,
-            "nbf": now,
-            "exp": now + 600,
-        }));
+        let token = self.ci_token(
+            &format!("repo:{repository}:ref:{git_ref}"),
+            "job_workflow_ref",
+            &job_workflow_ref,
+        );
         (token, format!("https://github.com/{job_workflow_ref}"))
     }
 
@@ -344,18 +339,28 @@ impl SigstoreStandIn {
     /// names `.gitlab-ci.yml` on `host`, which Fulcio certifies as `https://<ci_config_ref_uri>`.
     /// Returns the token and that certified identity.
     pub fn gitlab_ci_token(&self, host: &str, project: &str, branch: &str) -> (String, String) {
-        let now = now_secs();
         let config = format!("{host}/{project}//.gitlab-ci.yml@refs/heads/{branch}");
-        let token = self.sign_claims(&json!({
+        let token = self.ci_token(
+            &format!("project_path:{project}:ref_type:branch:ref:{branch}"),
+            "ci_config_ref_uri",
+            &config,
+        );
+        (token, format!("https://{config}"))
+    }
+
+    /// A CI provider's token: `sub`, the claim Fulcio certifies instead, ten minutes' validity.
+    fn ci_token(&self, sub: &str, claim: &str, value: &str) -> String {
+        let now = now_secs();
+        let mut claims = json!({
             "iss": self.oidc_issuer(),
-            "sub": format!("project_path:{project}:ref_type:branch:ref:{branch}"),
-            "ci_config_ref_uri": config,
+            "sub": sub,
             "aud": SIGSTORE_AUDIENCE,
             "iat": now,
             "nbf": now,
             "exp": now + 600,
-        }));
-        (token, format!("https://{config}"))
+        });
+        claims[claim] = json!(value);
+        self.sign_claims(&claims)
     }
 
     /// Signs arbitrary `claims` with the stand-in's OIDC key: tokens with a wrong audience, an
