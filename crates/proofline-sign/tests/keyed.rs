@@ -495,6 +495,77 @@ fn bad_keys_and_missing_settings_exit_2_with_the_fix() {
     assert!(stderr(&out).contains("exists"), "{}", stderr(&out));
 }
 
+/// Evidence merged from parallel jobs (GitLab: two jobs of one stage, each uploading
+/// `evidence/` with its own manifest): a valid record the manifest does not list is signed and
+/// indexed; a record that differs from its manifest entry is still refused.
+#[test]
+fn a_record_merged_from_another_job_is_signed_and_a_changed_one_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ev = tmp.path().join("evidence");
+    evidence(&ev);
+    let manifest_path = ev.join("manifest.json");
+    let original = std::fs::read(&manifest_path).unwrap();
+    // The manifest of a job that did not run the scan stage.
+    let mut manifest: serde_json::Value = serde_json::from_slice(&original).unwrap();
+    manifest["stages"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|s| s["stage"] != "scan");
+    std::fs::write(
+        &manifest_path,
+        serde_json::to_vec_pretty(&manifest).unwrap(),
+    )
+    .unwrap();
+    let out = sign(
+        &["--evidence-dir", ev.to_str().unwrap(), "--ephemeral-key"],
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("scan/record.json is not listed in manifest.json"),
+        "{}",
+        stderr(&out)
+    );
+    let report = verify(&ev, &ev.join("sign/cosign.pub"), &image());
+    assert!(report.passed, "{}", report.render_text());
+    assert!(
+        report
+            .checks
+            .iter()
+            .any(|c| c.artifact == "scan/record.json"),
+        "{}",
+        report.render_text()
+    );
+    let rebuilt: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    assert!(
+        rebuilt["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["stage"] == "scan"),
+        "{rebuilt}"
+    );
+
+    // A record whose manifest entry says otherwise was changed after its stage ran.
+    let ev = tmp.path().join("changed");
+    evidence(&ev);
+    let record = ev.join("scan/record.json");
+    let text = std::fs::read_to_string(&record).unwrap();
+    std::fs::write(&record, text.replacen('{', "{ ", 1)).unwrap();
+    let out = sign(
+        &["--evidence-dir", ev.to_str().unwrap(), "--ephemeral-key"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("scan/record.json does not match the evidence manifest"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!ev.join("sign").exists());
+}
+
 #[test]
 fn an_ephemeral_key_signs_for_a_local_run() {
     let tmp = tempfile::tempdir().unwrap();
