@@ -102,52 +102,48 @@ impl BundleSigner {
 
     /// Whether this is keyless signing.
     pub fn is_keyless(&self) -> bool {
-        matches!(self, BundleSigner::Keyless(_))
+        self.keyless().is_some()
     }
 
-    /// A DSSE bundle over an in-toto statement whose subject is `subject_sha256` (hex; a keyless
-    /// bundle is verified against it before it is returned).
+    /// The keyless signer, when this is keyless signing.
+    pub fn keyless(&self) -> Option<&Keyless> {
+        match self {
+            BundleSigner::Keyless(k) => Some(k),
+            BundleSigner::Keyed { .. } => None,
+        }
+    }
+
+    /// A DSSE bundle over an in-toto statement whose subject is `subject_sha256` (hex), verified
+    /// against it before it is returned.
     pub async fn sign_statement(
         &self,
         payload: &[u8],
         subject_sha256: &str,
     ) -> Result<Bundle, BundleError> {
-        match self {
-            BundleSigner::Keyed {
-                signer,
-                hint,
-                trust,
-            } => {
+        let bundle = match self {
+            BundleSigner::Keyed { signer, hint, .. } => {
                 let pae = sigstore_sign::types::pae(IN_TOTO_PAYLOAD_TYPE, payload);
                 let sig = signer.sign(&pae)?;
-                let bundle = keyed_bundle(
+                keyed_bundle(
                     hint,
                     SignatureContent::DsseEnvelope(DsseEnvelope::new(
                         IN_TOTO_PAYLOAD_TYPE,
                         PayloadBytes::from_bytes(payload),
                         DsseSignature::new(SignatureBytes::new(sig), KeyId::default()),
                     )),
-                );
-                check_keyed(
-                    trust,
-                    signer.algorithm(),
-                    &bundle,
-                    ArtifactInput::Sha256(subject_sha256),
-                )?;
-                Ok(bundle)
+                )
             }
-            BundleSigner::Keyless(k) => k.sign_statement(payload, subject_sha256).await,
-        }
+            BundleSigner::Keyless(k) => k.sign_statement(payload).await?,
+        };
+        self.check(&bundle, ArtifactInput::Sha256(subject_sha256))?;
+        Ok(bundle)
     }
 
-    /// A message-signature bundle over `message` (cosign's simple-signing payload).
+    /// A message-signature bundle over `message` (cosign's simple-signing payload), verified
+    /// before it is returned.
     pub async fn sign_message(&self, message: &[u8]) -> Result<Bundle, BundleError> {
-        match self {
-            BundleSigner::Keyed {
-                signer,
-                hint,
-                trust,
-            } => {
+        let bundle = match self {
+            BundleSigner::Keyed { signer, hint, .. } => {
                 let sig = signer.sign(message)?;
                 let (algorithm, digest) = match signer.algorithm().hash() {
                     Some(Hash::Sha384) => (
@@ -159,44 +155,40 @@ impl BundleSigner {
                         digest(&aws_lc_rs::digest::SHA256, message),
                     ),
                 };
-                let bundle = keyed_bundle(
+                keyed_bundle(
                     hint,
                     SignatureContent::MessageSignature(
                         MessageSignature::new(SignatureBytes::new(sig)).with_message_digest(
                             MessageDigest::new(algorithm, DigestBytes::new(digest)),
                         ),
                     ),
-                );
-                check_keyed(
-                    trust,
-                    signer.algorithm(),
-                    &bundle,
-                    ArtifactInput::Bytes(message),
-                )?;
-                Ok(bundle)
+                )
             }
-            BundleSigner::Keyless(k) => k.sign_message(message).await,
+            BundleSigner::Keyless(k) => k.sign_message(message).await?,
+        };
+        self.check(&bundle, ArtifactInput::Bytes(message))?;
+        Ok(bundle)
+    }
+
+    /// Verifies a new bundle as `proofline verify` will: keyed with the key's public half,
+    /// keyless against the trusted root (and the identity of the run's other certificates).
+    fn check(&self, bundle: &Bundle, artifact: ArtifactInput<'_>) -> Result<(), BundleError> {
+        match self {
+            BundleSigner::Keyed { signer, trust, .. } => {
+                let unverified = |reason: String| BundleError::Unverified {
+                    algorithm: signer.algorithm(),
+                    reason,
+                };
+                let json = bundle
+                    .to_json()
+                    .map_err(|e| unverified(format!("the bundle cannot be serialized: {e}")))?;
+                verify_artifact(trust, json.as_bytes(), artifact)
+                    .map(|_| ())
+                    .map_err(|rejected| unverified(format!("{}: {rejected}", rejected.reason())))
+            }
+            BundleSigner::Keyless(k) => k.check(bundle, artifact),
         }
     }
-}
-
-/// Verifies a keyed bundle with the key's public half, as `proofline verify --key` will.
-fn check_keyed(
-    trust: &Trust,
-    algorithm: Algorithm,
-    bundle: &Bundle,
-    artifact: ArtifactInput<'_>,
-) -> Result<(), BundleError> {
-    let json = bundle.to_json().map_err(|e| BundleError::Unverified {
-        algorithm,
-        reason: format!("the bundle cannot be serialized: {e}"),
-    })?;
-    verify_artifact(trust, json.as_bytes(), artifact)
-        .map(|_| ())
-        .map_err(|rejected| BundleError::Unverified {
-            algorithm,
-            reason: format!("{}: {rejected}", rejected.reason()),
-        })
 }
 
 fn keyed_bundle(hint: &str, content: SignatureContent) -> Bundle {

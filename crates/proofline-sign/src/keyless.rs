@@ -234,35 +234,27 @@ impl Keyless {
         self.trust.root_name()
     }
 
-    /// A DSSE bundle over `payload`, an in-toto statement whose subject is `subject_sha256`.
-    pub(crate) async fn sign_statement(
-        &self,
-        payload: &[u8],
-        subject_sha256: &str,
-    ) -> Result<Bundle, BundleError> {
-        let bundle = self
-            .signer
+    /// A DSSE bundle over `payload` (an in-toto statement), as Fulcio and Rekor returned it.
+    pub(crate) async fn sign_statement(&self, payload: &[u8]) -> Result<Bundle, BundleError> {
+        self.signer
             .sign_raw_statement(payload)
             .await
-            .map_err(|e| self.error(&e))?;
-        self.check(&bundle, ArtifactInput::Sha256(subject_sha256))?;
-        Ok(bundle)
+            .map_err(|e| self.error(&e))
     }
 
+    /// A message-signature bundle over `message`, as Fulcio and Rekor returned it.
     pub(crate) async fn sign_message(&self, message: &[u8]) -> Result<Bundle, BundleError> {
-        let bundle = self
-            .signer
-            .sign(message)
-            .await
-            .map_err(|e| self.error(&e))?;
-        self.check(&bundle, ArtifactInput::Bytes(message))?;
-        Ok(bundle)
+        self.signer.sign(message).await.map_err(|e| self.error(&e))
     }
 
     /// Verifies a new bundle (chain, SCT, log entry with its inclusion proof and checkpoint or
     /// promise, signature, binding to the artifact) and that its certificate names the same
     /// identity as the run's other certificates.
-    fn check(&self, bundle: &Bundle, artifact: ArtifactInput<'_>) -> Result<(), BundleError> {
+    pub(crate) fn check(
+        &self,
+        bundle: &Bundle,
+        artifact: ArtifactInput<'_>,
+    ) -> Result<(), BundleError> {
         let json = bundle.to_json().map_err(|e| {
             BundleError::Keyless(format!("the new bundle cannot be serialized: {e}"))
         })?;

@@ -72,10 +72,7 @@ pub fn sign_evidence(
         .build()
         .context("starting the async runtime")?;
     let (signer, encrypted_key) = runtime.block_on(choose_signer(ci, settings))?;
-    let token_identity = match &signer {
-        BundleSigner::Keyless(k) => Some((k.identity().to_string(), k.issuer().to_string())),
-        BundleSigner::Keyed { .. } => None,
-    };
+    let keyless = signer.keyless();
     let info = StageInfo::new(
         SIGN_STAGE,
         env!("CARGO_PKG_NAME"),
@@ -90,14 +87,11 @@ pub fn sign_evidence(
         },
         algorithm: signer.algorithm().as_str(),
         key: settings.key.as_ref().map(|p| p.display().to_string()),
-        fulcio_url: signer.is_keyless().then(|| settings.fulcio_url.clone()),
-        rekor_url: signer.is_keyless().then(|| settings.rekor_url.clone()),
-        trusted_root: match &signer {
-            BundleSigner::Keyless(k) => Some(k.trusted_root().to_string()),
-            BundleSigner::Keyed { .. } => None,
-        },
-        token_identity: token_identity.as_ref().map(|(i, _)| i.clone()),
-        token_issuer: token_identity.as_ref().map(|(_, i)| i.clone()),
+        fulcio_url: keyless.map(|_| settings.fulcio_url.clone()),
+        rekor_url: keyless.map(|_| settings.rekor_url.clone()),
+        trusted_root: keyless.map(|k| k.trusted_root().to_string()),
+        token_identity: keyless.map(|k| k.identity().to_string()),
+        token_issuer: keyless.map(|k| k.issuer().to_string()),
     })?;
     let mut writer = dir.begin_stage(info)?;
     let mut made = Made::new(signer.module());
@@ -218,17 +212,18 @@ pub fn sign_evidence(
         media_type: media_type::JSON,
         bytes: &crypto_bytes,
     };
-    runtime.block_on(made.attest(&signer, &mut writer, &file, &image))?;
+    let statement = [(crypto_path.clone(), statement_for(&file, &image).payload)];
+    let bundles = runtime.block_on(sign_statements(&signer, &statement, &image))?;
+    made.record(&signer, &mut writer, &crypto_path, &bundles[0])?;
     writer.write_json_artifact(SIGNATURES_INDEX, media_type::JSON, &made.entries)?;
     // Keyless: who the certificates name (Fulcio's mapping of the token), as every bundle was
     // checked to say; this, not the token's subject, is what verifiers match.
-    let keyless_identity =
-        match &signer {
-            BundleSigner::Keyless(k) => Some(k.certified().context(
-                "keyless signing made no certificate (nothing was signed); this is a bug",
-            )?),
-            BundleSigner::Keyed { .. } => None,
-        };
+    let keyless_identity = keyless
+        .map(|k| {
+            k.certified()
+                .context("keyless signing made no certificate (nothing was signed); this is a bug")
+        })
+        .transpose()?;
 
     let count = made.entries.len();
     writer.set_findings(
@@ -309,22 +304,6 @@ impl Made {
             algorithm: signer.algorithm().sigstore_key_details().to_string(),
             module: 0,
         });
-    }
-
-    /// Signs one evidence file's statement and records the bundle.
-    async fn attest(
-        &mut self,
-        signer: &BundleSigner,
-        writer: &mut StageWriter,
-        file: &EvidenceFile<'_>,
-        image: &ImageSubject,
-    ) -> anyhow::Result<()> {
-        let statement = statement_for(file, image);
-        let bundle = signer
-            .sign_statement(&statement.payload, &image.sha256)
-            .await
-            .with_context(|| format!("signing {}", file.path))?;
-        self.record(signer, writer, file.path, &bundle)
     }
 
     /// Writes the bundle that signs evidence file `path` and lists it.

@@ -10,7 +10,7 @@ use sigstore_sign::oidc::IdentityToken;
 use sigstore_sign::types::Bundle;
 use sigstore_sign::{SigningContext, SigningServices};
 use sigstore_verify::trust_root::TrustedRoot;
-use sigstore_verify::{VerificationPolicy, Verifier};
+use sigstore_verify::{VerificationPolicy, VerificationResult, Verifier};
 
 const EMAIL: &str = "ci@proofline.test";
 const ARTIFACT: &[u8] = b"the artifact Proofline signs\n";
@@ -27,6 +27,20 @@ fn signer(standin: &SigstoreStandIn, token: &str) -> sigstore_sign::Signer {
 fn verifier(standin: &SigstoreStandIn) -> Verifier {
     let root = TrustedRoot::from_json(&standin.trusted_root_json()).unwrap();
     Verifier::new(&root).unwrap()
+}
+
+/// Verifies `bundle` over ARTIFACT with `policy`, and that the chain, the SCT and the log entry
+/// were each checked (not skipped).
+fn fully_verified(
+    verifier: &Verifier,
+    bundle: &Bundle,
+    policy: &VerificationPolicy,
+) -> VerificationResult {
+    let result = verifier.verify(ARTIFACT, bundle, policy).unwrap();
+    assert!(result.certificate_verified());
+    assert!(result.sct_verified());
+    assert!(result.tlog_verified());
+    result
 }
 
 fn sha256_hex(data: &[u8]) -> String {
@@ -62,10 +76,7 @@ async fn keyless_blob_signature_verifies_and_tampering_is_caught() {
     let verifier = verifier(&standin);
     let issuer = standin.oidc_issuer();
     let policy = VerificationPolicy::new(EMAIL, issuer.as_str());
-    let result = verifier.verify(ARTIFACT, &bundle, &policy).unwrap();
-    assert!(result.certificate_verified());
-    assert!(result.sct_verified());
-    assert!(result.tlog_verified());
+    let result = fully_verified(&verifier, &bundle, &policy);
     assert_eq!(result.issuer(), Some(issuer.as_str()));
 
     // Wrong identity, wrong issuer, a changed artifact byte.
@@ -260,10 +271,7 @@ async fn keyless_dsse_attestation_verifies_and_tampering_is_caught() {
     let verifier = verifier(&standin);
     let issuer = standin.oidc_issuer();
     let policy = VerificationPolicy::new(subject, issuer.as_str());
-    let result = verifier.verify(ARTIFACT, &bundle, &policy).unwrap();
-    assert!(result.certificate_verified());
-    assert!(result.sct_verified());
-    assert!(result.tlog_verified());
+    fully_verified(&verifier, &bundle, &policy);
 
     let v: Value = serde_json::from_str(&bundle.to_json().unwrap()).unwrap();
     assert_eq!(

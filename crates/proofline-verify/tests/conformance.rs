@@ -430,66 +430,39 @@ fn sign_bundle_against_the_standin_then_verify_bundle_accepts_it() {
         );
 
         // Verified back, as a file and as a digest; the artifact is a.txt either way (for the
-        // statement, a.txt is its subject).
+        // statement, a.txt is its subject). `root: None` is the built-in production root.
+        let verify = |identity: &str, root: Option<&str>, operand: &str| {
+            let mut args = vec![
+                "verify-bundle",
+                "--bundle",
+                out,
+                "--certificate-identity",
+                identity,
+                "--certificate-oidc-issuer",
+                &issuer,
+            ];
+            if let Some(root) = root {
+                args.extend(["--trusted-root", root]);
+            }
+            args.push(operand);
+            run(d, &args)
+        };
         let digest = format!("sha256:{}", sha256_hex(artifact));
         for operand in ["a.txt", digest.as_str()] {
-            let verify = |identity: &str, operand: &str| {
-                run(
-                    d,
-                    &[
-                        "verify-bundle",
-                        "--bundle",
-                        out,
-                        "--certificate-identity",
-                        identity,
-                        "--certificate-oidc-issuer",
-                        &issuer,
-                        "--trusted-root",
-                        "trusted_root.json",
-                        operand,
-                    ],
-                )
-            };
-            let ok = verify(EMAIL, operand);
+            let ok = verify(EMAIL, Some("trusted_root.json"), operand);
             assert_eq!(
                 ok.status.code(),
                 Some(0),
                 "{out} {operand}: {}",
                 String::from_utf8_lossy(&ok.stderr)
             );
-            let other = verify("someone@proofline.test", operand);
+            let other = verify("someone@proofline.test", Some("trusted_root.json"), operand);
             assert_eq!(stated_reason(&other), Ok(Reason::Identity), "{out}");
         }
-        let wrong = run(
-            d,
-            &[
-                "verify-bundle",
-                "--bundle",
-                out,
-                "--certificate-identity",
-                EMAIL,
-                "--certificate-oidc-issuer",
-                &issuer,
-                "--trusted-root",
-                "trusted_root.json",
-                "signing_config.json",
-            ],
-        );
+        let wrong = verify(EMAIL, Some("trusted_root.json"), "signing_config.json");
         assert_eq!(stated_reason(&wrong), Ok(Reason::Artifact), "{out}");
         // Against the production root (the default), the stand-in's bundle is not trusted.
-        let untrusted = run(
-            d,
-            &[
-                "verify-bundle",
-                "--bundle",
-                out,
-                "--certificate-identity",
-                EMAIL,
-                "--certificate-oidc-issuer",
-                &issuer,
-                "a.txt",
-            ],
-        );
+        let untrusted = verify(EMAIL, None, "a.txt");
         assert_eq!(untrusted.status.code(), Some(1), "{out}");
     }
     assert_eq!(standin.entries(), 2);

@@ -197,19 +197,6 @@ fn sigstore_rs_test_keys_import_and_sign() {
     assert!(matches!(err, KeyError::WrongPassword { .. }), "{err:?}");
 }
 
-/// DSSE pre-authentication encoding (the bytes a DSSE signature covers).
-fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
-    let mut out = format!(
-        "DSSEv1 {} {} {} ",
-        payload_type.len(),
-        payload_type,
-        payload.len()
-    )
-    .into_bytes();
-    out.extend_from_slice(payload);
-    out
-}
-
 #[test]
 fn signature_made_by_cosign_verifies_with_its_public_key() {
     let public = read_public_key_pem(&read_fixture("cosign-dsse/cosign.pub")).unwrap();
@@ -221,7 +208,7 @@ fn signature_made_by_cosign_verifies_with_its_public_key() {
     let sig = B64
         .decode(envelope["signatures"][0]["sig"].as_str().unwrap())
         .unwrap();
-    let signed = pae(payload_type, &payload);
+    let signed = sigstore_sign::types::pae(payload_type, &payload);
     assert!(aws_lc_verifies(
         public.algorithm,
         &public.der,
@@ -236,7 +223,7 @@ fn signature_made_by_cosign_verifies_with_its_public_key() {
     assert!(!aws_lc_verifies(
         public.algorithm,
         &public.der,
-        &pae(payload_type, &tampered),
+        &sigstore_sign::types::pae(payload_type, &tampered),
         &sig
     ));
     // Another key does not verify it.

@@ -17,15 +17,9 @@ fn envelope() -> (String, serde_json::Value) {
 }
 
 fn rewrap(json: &serde_json::Value) -> String {
-    let body = B64.encode(serde_json::to_vec(json).unwrap());
-    let lines: Vec<&str> = body
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect();
-    format!(
-        "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n{}\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n",
-        lines.join("\n")
+    pem_block(
+        "ENCRYPTED SIGSTORE PRIVATE KEY",
+        &serde_json::to_vec(json).unwrap(),
     )
 }
 
