@@ -17,7 +17,8 @@ use crate::crypto_module;
 use crate::keyless::Keyless;
 use crate::signer::{Algorithm, Hash, ModuleInfo, SignError, Signer};
 use proofline_verify::statement::IN_TOTO_PAYLOAD_TYPE;
-use proofline_verify::{ArtifactInput, Trust, TrustError, verify_artifact};
+use proofline_verify::trust::{Signed, verify_bundle};
+use proofline_verify::{Trust, TrustError};
 
 /// Why a bundle could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -135,7 +136,7 @@ impl BundleSigner {
             }
             BundleSigner::Keyless(k) => k.sign_statement(payload).await?,
         };
-        self.check(&bundle, ArtifactInput::Sha256(subject_sha256))?;
+        self.check(&bundle, Signed::Subject(subject_sha256))?;
         Ok(bundle)
     }
 
@@ -166,13 +167,13 @@ impl BundleSigner {
             }
             BundleSigner::Keyless(k) => k.sign_message(message).await?,
         };
-        self.check(&bundle, ArtifactInput::Bytes(message))?;
+        self.check(&bundle, Signed::Message(message))?;
         Ok(bundle)
     }
 
     /// Verifies a new bundle as `proofline verify` will: keyed with the key's public half,
     /// keyless against the trusted root (and the identity of the run's other certificates).
-    fn check(&self, bundle: &Bundle, artifact: ArtifactInput<'_>) -> Result<(), BundleError> {
+    fn check(&self, bundle: &Bundle, signed: Signed<'_>) -> Result<(), BundleError> {
         match self {
             BundleSigner::Keyed { signer, trust, .. } => {
                 let unverified = |reason: String| BundleError::Unverified {
@@ -182,11 +183,11 @@ impl BundleSigner {
                 let json = bundle
                     .to_json()
                     .map_err(|e| unverified(format!("the bundle cannot be serialized: {e}")))?;
-                verify_artifact(trust, json.as_bytes(), artifact)
+                verify_bundle(trust, json.as_bytes(), signed)
                     .map(|_| ())
                     .map_err(|rejected| unverified(format!("{}: {rejected}", rejected.reason())))
             }
-            BundleSigner::Keyless(k) => k.check(bundle, artifact),
+            BundleSigner::Keyless(k) => k.check(bundle, signed),
         }
     }
 }

@@ -8,8 +8,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use proofline_ci::Secret;
-use proofline_verify::trust::Rejected;
-use proofline_verify::{ArtifactInput, Trust, verify_artifact};
+use proofline_verify::Trust;
+use proofline_verify::trust::{Rejected, Signed, verify_bundle};
 use sigstore_sign::oidc::IdentityToken;
 use sigstore_sign::types::Bundle;
 use sigstore_sign::{SigningContext, SigningServices};
@@ -250,15 +250,11 @@ impl Keyless {
     /// Verifies a new bundle (chain, SCT, log entry with its inclusion proof and checkpoint or
     /// promise, signature, binding to the artifact) and that its certificate names the same
     /// identity as the run's other certificates.
-    pub(crate) fn check(
-        &self,
-        bundle: &Bundle,
-        artifact: ArtifactInput<'_>,
-    ) -> Result<(), BundleError> {
+    pub(crate) fn check(&self, bundle: &Bundle, signed: Signed<'_>) -> Result<(), BundleError> {
         let json = bundle.to_json().map_err(|e| {
             BundleError::Keyless(format!("the new bundle cannot be serialized: {e}"))
         })?;
-        let verified = verify_artifact(&self.trust, json.as_bytes(), artifact)
+        let verified = verify_bundle(&self.trust, json.as_bytes(), signed)
             .map_err(|rejected| self.unverified(&rejected))?;
         let Some(certified) = verified.certified else {
             return Err(BundleError::Keyless(
