@@ -150,6 +150,31 @@ pub struct EvidenceError {
     pub reason: String,
 }
 
+/// Why a file of the evidence could not be read.
+enum ReadFailure {
+    NotFound,
+    Other(String),
+}
+
+impl ReadFailure {
+    /// `Missing` (saying `missing`) when the file is not there, else `Failed` naming `rel`.
+    fn problem(self, rel: &str, missing: String) -> Problem {
+        match self {
+            ReadFailure::NotFound => (Status::Missing, missing, None),
+            ReadFailure::Other(e) => (Status::Failed, format!("reading {rel}: {e}"), None),
+        }
+    }
+}
+
+impl std::fmt::Display for ReadFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadFailure::NotFound => f.write_str("not found"),
+            ReadFailure::Other(e) => f.write_str(e),
+        }
+    }
+}
+
 struct Verifying<'a> {
     root: &'a Path,
     image: &'a ImageSubject,
@@ -158,16 +183,17 @@ struct Verifying<'a> {
 }
 
 impl Verifying<'_> {
-    fn read(&self, rel: &str, limit: u64) -> Result<Vec<u8>, String> {
+    fn read(&self, rel: &str, limit: u64) -> Result<Vec<u8>, ReadFailure> {
         // Paths come from records and our layout; refuse anything that is not a plain relative path.
-        proofline_evidence::validate_relative_path(rel).map_err(|e| e.to_string())?;
+        proofline_evidence::validate_relative_path(rel)
+            .map_err(|e| ReadFailure::Other(e.to_string()))?;
         let path = self.root.join(rel);
         if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
-            return Err(format!("{rel} is a symbolic link"));
+            return Err(ReadFailure::Other(format!("{rel} is a symbolic link")));
         }
         read_bounded(&path, limit).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => "not found".to_string(),
-            _ => e.to_string(),
+            std::io::ErrorKind::NotFound => ReadFailure::NotFound,
+            _ => ReadFailure::Other(e.to_string()),
         })
     }
 
@@ -203,17 +229,8 @@ impl Verifying<'_> {
     }
 
     fn bundle(&self, bundle_rel: &str) -> Result<Vec<u8>, Problem> {
-        self.read(bundle_rel, MAX_BUNDLE_BYTES).map_err(|e| {
-            if e == "not found" {
-                (
-                    Status::Missing,
-                    format!("no signature: {bundle_rel} is missing"),
-                    None,
-                )
-            } else {
-                (Status::Failed, format!("reading {bundle_rel}: {e}"), None)
-            }
-        })
+        self.read(bundle_rel, MAX_BUNDLE_BYTES)
+            .map_err(|e| e.problem(bundle_rel, format!("no signature: {bundle_rel} is missing")))
     }
 
     /// The cosign v3 image signature.
@@ -287,17 +304,9 @@ impl Verifying<'_> {
             let v = verify_bundle(self.trust, &bytes, Signed::Subject(&self.image.sha256)).map_err(failed)?;
             let statement = read_statement(v.payload.as_deref().unwrap_or_default(), self.image)
                 .map_err(statement_problem)?;
-            let content = self.read(path, MAX_FILE_BYTES).map_err(|e| {
-                if e == "not found" {
-                    (
-                        Status::Missing,
-                        format!("the signed file {path} is missing"),
-                        None,
-                    )
-                } else {
-                    (Status::Failed, format!("reading {path}: {e}"), None)
-                }
-            })?;
+            let content = self
+                .read(path, MAX_FILE_BYTES)
+                .map_err(|e| e.problem(path, format!("the signed file {path} is missing")))?;
             statement
                 .check_file(&EvidenceFile {
                     stage,
