@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 /// in-toto Statement v1.
 pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
 /// The DSSE payload type of in-toto statements.
-pub const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
+pub const IN_TOTO_PAYLOAD_TYPE: &str = proofline_evidence::media_type::IN_TOTO;
 /// The predicate cosign v3 signs an image with (no predicate body).
 pub const COSIGN_SIGN_PREDICATE: &str = "https://sigstore.dev/cosign/sign/v1";
 /// SPDX 3 documents (in-toto predicate `spdx3`).
@@ -123,7 +123,7 @@ fn classify(file: &EvidenceFile<'_>, document: Option<&Value>) -> (String, Bindi
     let Some(doc) = document else {
         return (EVIDENCE_PREDICATE.into(), Binding::Digest);
     };
-    if file.media_type == "application/vnd.in-toto+json"
+    if file.media_type == proofline_evidence::media_type::IN_TOTO
         && doc.get("_type").and_then(Value::as_str) == Some(STATEMENT_TYPE)
         && let Some(pt) = doc.get("predicateType").and_then(Value::as_str)
     {
